@@ -1,0 +1,3 @@
+"""Offline voice-and-text personal assistant daemon."""
+
+__version__ = "0.1.0"
