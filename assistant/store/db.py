@@ -1,0 +1,330 @@
+"""The SQLite store: the single source of truth for everything scheduled.
+
+Why SQLite and not the scheduler's own job store: a reminder must survive a crash, a
+power cut and a restart, and `assistant reminders list` must read it while the daemon
+runs. Every change is one transaction, committed before the assistant says "done"; the
+in-memory scheduler is rebuilt from here at every start.
+
+Times are kept twice: as epoch seconds (UTC, for ordering and firing) and as the local
+wall-clock time plus the IANA zone it was asked in (so recurrences stay at 7:00 local
+across DST changes and a moved system zone does not move a reminder).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+SCHEMA_VERSION = 2
+KINDS = ("reminder", "alarm", "timer", "calendar")
+STATUSES = ("pending", "fired", "snoozed", "cancelled", "missed")
+MAX_SUBJECT = 500
+
+
+class StoreError(RuntimeError):
+    """The database cannot be read or written; the message says what to do."""
+
+
+@dataclass
+class Item:
+    kind: str
+    due_ts: float  # the item's own time (the appointment, the alarm), epoch seconds
+    zone: str
+    subject: str | None = None
+    label: str | None = None
+    rrule: str | None = None
+    dtstart_local: str | None = None  # naive local ISO: anchor of the recurrence
+    site: str = "default"
+    status: str = "pending"
+    fire_ts: float = 0.0  # when the scheduler fires it (due - notice, or a snooze)
+    duration_s: int | None = None
+    notice_s: int = 0
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    created_ts: float = 0.0
+    fired_ts: float | None = None
+    fire_count: int = 0
+    updated_ts: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.fire_ts:
+            self.fire_ts = self.due_ts - (self.notice_s or 0)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.zone)
+
+    @property
+    def due(self) -> datetime:
+        return datetime.fromtimestamp(self.due_ts, self.tz)
+
+    @property
+    def fire_at(self) -> datetime:
+        return datetime.fromtimestamp(self.fire_ts, self.tz)
+
+    def to_json(self) -> dict[str, Any]:
+        """The `assistant reminders list --json` shape."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "subject": self.subject,
+            "label": self.label,
+            "due": self.due.isoformat(timespec="seconds"),
+            "fire_at": self.fire_at.isoformat(timespec="seconds"),
+            "recurrence": {"rrule": self.rrule} if self.rrule else None,
+            "site": self.site,
+            "status": self.status,
+            "duration_s": self.duration_s,
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Item":
+        return cls(**{k: row[k] for k in _COLUMNS if k in row})
+
+
+_COLUMNS = tuple(Item.__dataclass_fields__)
+
+
+def _now_ts() -> float:
+    return datetime.now(timezone.utc).timestamp()
+
+
+def _translate(exc: sqlite3.Error, path: Path) -> StoreError:
+    msg = str(exc)
+    if "readonly" in msg or "read-only" in msg:
+        return StoreError(f"{path}: the database is read-only; give the service user write access "
+                          "to the file and its folder")
+    if "disk is full" in msg or "disk I/O" in msg:
+        return StoreError(f"{path}: the disk is full or failing ({msg}); free some space")
+    if "not a database" in msg or "malformed" in msg:
+        return StoreError(f"{path}: the database file is corrupt ({msg}); move it aside and "
+                          "restart, or restore it from a backup")
+    if "unable to open" in msg:
+        return StoreError(f"{path}: cannot open the database ({msg}); check that the folder "
+                          "exists and is writable")
+    return StoreError(f"{path}: database error: {msg}")
+
+
+class Store:
+    """Items in one SQLite file, safe to use from several threads of one process."""
+
+    def __init__(self, path: str | Path, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            if readonly:
+                if not self.path.exists():
+                    raise StoreError(f"{self.path}: no database yet; nothing has been stored")
+                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                       check_same_thread=False)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(str(self.path), check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 5000")
+            self.db = sqlite_utils.Database(conn)
+            if not readonly:
+                self.db.enable_wal()
+                conn.execute("PRAGMA synchronous = NORMAL")
+                self._migrate()
+            else:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+        except PermissionError as exc:
+            raise StoreError(f"{self.path}: cannot create the state folder: {exc.strerror}; "
+                             "set [storage] path to a writable place") from exc
+
+    # -- schema -----------------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self._lock, self.db.conn:
+            self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: written by a newer version (schema {version}); "
+                                 "upgrade the assistant")
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                _MIGRATIONS[step](self.db)
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                            [str(SCHEMA_VERSION)])
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self.db.conn.close()
+            except sqlite3.Error:
+                pass
+
+    # -- writes -----------------------------------------------------------------------
+    def _write(self, fn: Any) -> Any:
+        with self._lock:
+            try:
+                with self.db.conn:
+                    return fn()
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+
+    def add(self, item: Item) -> Item:
+        if item.kind not in KINDS:
+            raise ValueError(f"unknown kind {item.kind!r}")
+        if item.subject and len(item.subject) > MAX_SUBJECT:
+            raise ValueError(f"subject longer than {MAX_SUBJECT} characters")
+        now = _now_ts()
+        item.created_ts = item.created_ts or now
+        item.updated_ts = now
+        self._write(lambda: self.db["items"].insert(asdict(item), pk="id"))
+        return item
+
+    def update(self, item_id: str, **changes: Any) -> None:
+        changes["updated_ts"] = _now_ts()
+        self._write(lambda: self.db["items"].update(item_id, changes))
+
+    def cancel(self, ids: Iterable[str]) -> int:
+        ids = list(ids)
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+
+        def run() -> int:
+            cur = self.db.execute(
+                f"UPDATE items SET status = 'cancelled', updated_ts = ? "
+                f"WHERE status IN ('pending', 'snoozed') AND id IN ({marks})", [_now_ts(), *ids])
+            return cur.rowcount
+
+        return self._write(run)
+
+    def claim_due(self, now_ts: float, advance: Any) -> list[tuple[Item, float]]:
+        """Take every pending item whose fire time has come, in one transaction.
+
+        `advance(item)` returns the next fire time of a recurring item (or None); one-off
+        items become `fired`. Returns (item as it was, lateness in seconds). Because the
+        status changes in the same transaction, an item is handed out exactly once, even
+        across a crash right after.
+        """
+
+        def run() -> list[tuple[Item, float]]:
+            rows = list(self.db.query(
+                "SELECT * FROM items WHERE status = 'pending' AND fire_ts <= ? ORDER BY fire_ts",
+                [now_ts]))
+            out = []
+            for row in rows:
+                item = Item.from_row(row)
+                late = max(0.0, now_ts - item.fire_ts)
+                nxt = advance(item) if item.rrule else None
+                if nxt is not None:
+                    due_ts, fire_ts = nxt
+                    self.db.execute(
+                        "UPDATE items SET due_ts = ?, fire_ts = ?, fired_ts = ?, "
+                        "fire_count = fire_count + 1, updated_ts = ? WHERE id = ?",
+                        [due_ts, fire_ts, now_ts, now_ts, item.id])
+                else:
+                    self.db.execute(
+                        "UPDATE items SET status = 'fired', fired_ts = ?, "
+                        "fire_count = fire_count + 1, updated_ts = ? WHERE id = ?",
+                        [now_ts, now_ts, item.id])
+                out.append((item, late))
+            return out
+
+        return self._write(run)
+
+    def mark_missed(self, now_ts: float, older_than_s: float, advance: Any) -> list[Item]:
+        """Items whose fire time passed more than `older_than_s` ago: missed, not fired."""
+
+        def run() -> list[Item]:
+            rows = list(self.db.query(
+                "SELECT * FROM items WHERE status = 'pending' AND fire_ts < ?",
+                [now_ts - older_than_s]))
+            out = []
+            for row in rows:
+                item = Item.from_row(row)
+                nxt = advance(item) if item.rrule else None
+                if nxt is not None:
+                    self.db.execute("UPDATE items SET due_ts = ?, fire_ts = ?, updated_ts = ? "
+                                    "WHERE id = ?", [nxt[0], nxt[1], now_ts, item.id])
+                    self.db.execute("INSERT INTO misses (item_id, due_ts, noted_ts) VALUES (?,?,?)",
+                                    [item.id, item.due_ts, now_ts])
+                else:
+                    self.db.execute("UPDATE items SET status = 'missed', updated_ts = ? "
+                                    "WHERE id = ?", [now_ts, item.id])
+                out.append(item)
+            return out
+
+        return self._write(run)
+
+    # -- reads ------------------------------------------------------------------------
+    def _read(self, sql: str, params: list[Any] | None = None) -> list[Item]:
+        with self._lock:
+            try:
+                return [Item.from_row(r) for r in self.db.query(sql, params or [])]
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+
+    def get(self, item_id: str) -> Item | None:
+        rows = self._read("SELECT * FROM items WHERE id = ?", [item_id])
+        return rows[0] if rows else None
+
+    def pending(self, kind: str | None = None, site: str | None = None) -> list[Item]:
+        sql = "SELECT * FROM items WHERE status = 'pending'"
+        params: list[Any] = []
+        if kind:
+            sql += " AND kind = ?"
+            params.append(kind)
+        if site:
+            sql += " AND site = ?"
+            params.append(site)
+        return self._read(sql + " ORDER BY fire_ts", params)
+
+    def all_items(self) -> list[Item]:
+        return self._read("SELECT * FROM items ORDER BY created_ts")
+
+    def changed_since(self, ts: float) -> bool:
+        """Whether another process (the CLI) changed something: the daemon then reloads."""
+        with self._lock:
+            row = self.db.execute("SELECT max(updated_ts) FROM items").fetchone()
+        return bool(row and row[0] and row[0] > ts)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            try:
+                rows = self.db.execute(
+                    "SELECT status, count(*) FROM items GROUP BY status").fetchall()
+                late = self.db.execute("SELECT count(*) FROM fires WHERE late_s > 1").fetchone()
+                misses = self.db.execute("SELECT count(*) FROM misses").fetchone()
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+        out = {s: 0 for s in STATUSES}
+        out.update({r[0]: r[1] for r in rows})
+        out["late"] = late[0] if late else 0
+        out["missed"] = out.get("missed", 0) + (misses[0] if misses else 0)
+        return out
+
+    def log_fire(self, item_id: str, due_ts: float, fired_ts: float, late_s: float) -> None:
+        self._write(lambda: self.db.execute(
+            "INSERT INTO fires (item_id, due_ts, fired_ts, late_s) VALUES (?,?,?,?)",
+            [item_id, due_ts, fired_ts, late_s]))
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["items"].create({
+        "id": str, "kind": str, "subject": str, "label": str, "due_ts": float, "fire_ts": float,
+        "zone": str, "rrule": str, "dtstart_local": str, "site": str, "status": str,
+        "duration_s": int, "notice_s": int, "created_ts": float, "fired_ts": float,
+        "fire_count": int, "updated_ts": float,
+    }, pk="id", not_null={"kind", "due_ts", "fire_ts", "zone", "site", "status"}, if_not_exists=True)
+    db.execute("CREATE INDEX IF NOT EXISTS items_pending ON items (status, fire_ts)")
+
+
+def _v2(db: sqlite_utils.Database) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS fires (item_id TEXT, due_ts REAL, fired_ts REAL, "
+               "late_s REAL)")
+    db.execute("CREATE TABLE IF NOT EXISTS misses (item_id TEXT, due_ts REAL, noted_ts REAL)")
+
+
+_MIGRATIONS = {1: _v1, 2: _v2}

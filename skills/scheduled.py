@@ -1,0 +1,163 @@
+"""The create / list / cancel / snooze flow that reminders, alarms and calendar events share.
+
+Each concrete skill (reminders.py, alarms.py, calendar.py) sets its kind and its wording;
+the logic of asking for a missing time, confirming "cancel all" and matching what to
+cancel lives here once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from assistant import phrasing
+from assistant.events import ParseResult
+from assistant.store.db import Item
+
+from skills.base import ALL_RE, LAST_RE, Context, FollowUp, Response, Skill, match_items
+
+MAX_AHEAD = timedelta(days=366 * 5)
+
+
+class ScheduledSkill(Skill):
+    kind = ""
+    noun = ""  # "reminder"
+    needs_subject = False
+
+    # -- wording, overridden per skill ------------------------------------------------------
+    def ask_when(self) -> str:
+        return f"When should I set the {self.noun}?"
+
+    def ask_subject(self) -> str:
+        return f"What is the {self.noun} for?"
+
+    def confirm_created(self, item: Item, ctx: Context) -> str:
+        return f"OK, {self.noun} set {self.describe_time(item, ctx)}."
+
+    def describe(self, item: Item, ctx: Context) -> str:
+        what = phrasing.spoken_subject(item.subject or item.label)
+        base = f"{what} " if what else ""
+        return f"{base}{self.describe_time(item, ctx)}".strip()
+
+    def describe_time(self, item: Item, ctx: Context) -> str:
+        if item.rrule:
+            return phrasing.recurrence(item.rrule, item.due.astimezone(ctx.now.tzinfo))
+        return phrasing.when(item.due, ctx.now)
+
+    def notice_s(self, ctx: Context) -> int:
+        return 0
+
+    # -- create -----------------------------------------------------------------------------
+    def on_create(self, ctx: Context, parsed: ParseResult) -> Response:
+        slots = parsed.slots
+        if parsed.error:
+            return Response(parsed.error, ok=False, error=parsed.error)
+        if not slots.get("when") and not slots.get("recurrence"):
+            return Response(self.ask_when(), ok=True,
+                            follow_up=FollowUp("slot", parsed.intent, dict(slots), missing="when"))
+        if self.needs_subject and not (slots.get("subject") or slots.get("label")):
+            return Response(self.ask_subject(), ok=True,
+                            follow_up=FollowUp("slot", parsed.intent, dict(slots),
+                                               missing="subject"))
+        return self.create(ctx, slots)
+
+    def create(self, ctx: Context, slots: dict[str, Any]) -> Response:
+        rec = slots.get("recurrence")
+        if rec:
+            first = datetime.fromisoformat(rec["next"][0]) if rec.get("next") else None
+            if first is None:
+                return Response("That repeating time never happens.", ok=False,
+                                error="recurrence has no occurrence")
+        else:
+            first = datetime.fromisoformat(slots["when"])
+        if first <= ctx.now - timedelta(seconds=5):
+            msg = "That time is already in the past."
+            return Response(msg, ok=False, error=msg)
+        if first - ctx.now > MAX_AHEAD:
+            msg = "That is too far ahead; I can schedule up to five years ahead."
+            return Response(msg, ok=False, error=msg)
+        local = first.astimezone(ctx.settings.zone)
+        notice = self.notice_s(ctx)
+        if notice and local.timestamp() - notice < ctx.now.timestamp():
+            notice = 0
+        item = Item(
+            kind=self.kind, due_ts=local.timestamp(), zone=ctx.settings.zone.key,
+            subject=slots.get("subject"), label=slots.get("label"),
+            rrule=rec["rrule"] if rec else None,
+            dtstart_local=local.replace(tzinfo=None).isoformat() if rec else None,
+            site=ctx.site, notice_s=notice, duration_s=slots.get("duration_s"),
+        )
+        ctx.save(item)
+        return Response(self.confirm_created(item, ctx), items=[item])
+
+    # -- list -------------------------------------------------------------------------------
+    def on_list(self, ctx: Context, parsed: ParseResult) -> Response:
+        items = ctx.store.pending(kind=self.kind)
+        when = parsed.slots.get("when")
+        if when:
+            day = datetime.fromisoformat(when).astimezone(ctx.now.tzinfo).date()
+            items = [it for it in items if it.due.astimezone(ctx.now.tzinfo).date() == day]
+            span = phrasing.day(datetime.fromisoformat(when), ctx.now)
+        else:
+            span = ""
+        if not items:
+            return Response(f"You have no {self.noun}s{' ' + span if span else ''}.", items=[])
+        listed = [self.describe(it, ctx) for it in items[:5]]
+        more = f", and {len(items) - 5} more" if len(items) > 5 else ""
+        n = len(items)
+        head = f"You have {n} {self.noun}{'s' if n != 1 else ''}{' ' + span if span else ''}"
+        return Response(f"{head}: {phrasing.join_items(listed)}{more}.", items=items)
+
+    # -- cancel -----------------------------------------------------------------------------
+    def on_cancel(self, ctx: Context, parsed: ParseResult) -> Response:
+        items = ctx.store.pending(kind=self.kind)
+        if not items:
+            return Response(f"You have no {self.noun}s to cancel.", ok=False,
+                            error=f"no pending {self.noun}")
+        text = parsed.text.lower()
+        if ALL_RE.search(text) and not (parsed.slots.get("subject") or parsed.slots.get("when")):
+            ids = [it.id for it in items]
+            n = len(ids)
+
+            def do_cancel(c: Context) -> Response:
+                done = c.store.cancel(ids)
+                return Response(f"Done, I cancelled {done} {self.noun}{'s' if done != 1 else ''}.")
+
+            return Response(
+                f"Do you want me to cancel all {n} {self.noun}{'s' if n != 1 else ''}?",
+                follow_up=FollowUp("confirm", parsed.intent, {}, action=do_cancel))
+        if LAST_RE.search(text):
+            chosen = [max(items, key=lambda it: it.created_ts)]
+        elif len(items) == 1 and not (parsed.slots.get("subject") or parsed.slots.get("when")
+                                      or parsed.slots.get("label")):
+            chosen = items
+        else:
+            chosen = match_items(items, parsed.text, parsed.slots, ctx.now)
+        if not chosen:
+            listed = phrasing.join_items([self.describe(it, ctx) for it in items[:3]])
+            msg = f"I couldn't find that {self.noun}. You have: {listed}."
+            return Response(msg, ok=False, error=f"no matching {self.noun}")
+        if len(chosen) > 1 and len({(it.subject, it.due_ts) for it in chosen}) > 1:
+            listed = phrasing.join_items([self.describe(it, ctx) for it in chosen[:3]])
+            return Response(f"Which one: {listed}?", ok=False,
+                            error=f"several {self.noun}s match")
+        ctx.store.cancel([it.id for it in chosen])
+        return Response(f"OK, I cancelled the {self.noun} {self.describe(chosen[0], ctx)}.",
+                        items=chosen)
+
+    # -- snooze -----------------------------------------------------------------------------
+    def on_snooze(self, ctx: Context, parsed: ParseResult) -> Response:
+        fired = ctx.state.last_fired
+        if fired is None or fired.kind not in (self.kind, "reminder", "alarm", "calendar"):
+            return Response("There is nothing to snooze right now.", ok=False,
+                            error="nothing fired recently on this site")
+        seconds = parsed.slots.get("duration_s") or ctx.cfg.scheduler.snooze_default_s
+        ctx.state.stop_ringing()
+        due = ctx.now + timedelta(seconds=seconds)
+        item = Item(kind=fired.kind, due_ts=due.timestamp(), zone=fired.zone,
+                    subject=fired.subject, label=fired.label, site=ctx.site)
+        ctx.save(item)
+        if not fired.rrule:
+            ctx.store.update(fired.id, status="snoozed")
+        ctx.state.last_fired = None
+        return Response(f"OK, snoozed for {phrasing.duration(seconds)}.", items=[item])

@@ -1,0 +1,94 @@
+"""Timers: several at once, named ("pasta timer"), query, extend, cancel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from assistant import phrasing
+from assistant.events import ParseResult
+from assistant.store.db import Item
+
+from skills.base import ALL_RE, Context, FollowUp, Response, Skill, match_items
+
+MAX_TIMER_S = 99 * 86400
+
+
+class Timers(Skill):
+    name = "timers"
+    intents = ("timer.start", "timer.cancel", "timer.query", "timer.add")
+
+    @staticmethod
+    def _name(item: Item) -> str:
+        return f"{item.label} timer" if item.label else "timer"
+
+    def on_start(self, ctx: Context, parsed: ParseResult) -> Response:
+        if parsed.error:
+            return Response(parsed.error, ok=False, error=parsed.error)
+        seconds = parsed.slots.get("duration_s")
+        if not seconds:
+            return Response("For how long?", follow_up=FollowUp(
+                "slot", parsed.intent, dict(parsed.slots), missing="duration_s"))
+        if seconds <= 0 or seconds > MAX_TIMER_S:
+            msg = "Timers can run from one second to 99 days."
+            return Response(msg, ok=False, error=msg)
+        due = ctx.now + timedelta(seconds=seconds)
+        item = Item(kind="timer", due_ts=due.timestamp(), zone=ctx.settings.zone.key,
+                    label=parsed.slots.get("label"), subject=parsed.slots.get("subject"),
+                    duration_s=int(seconds), site=ctx.site)
+        ctx.save(item)
+        name = f"{item.label} timer" if item.label else "A timer"
+        return Response(f"{name} for {phrasing.duration(seconds)}, starting now.", items=[item])
+
+    def _chosen(self, ctx: Context, parsed: ParseResult, timers: list[Item]) -> list[Item]:
+        if len(timers) == 1:
+            return timers
+        return match_items(timers, parsed.text, parsed.slots, ctx.now)
+
+    def on_query(self, ctx: Context, parsed: ParseResult) -> Response:
+        timers = ctx.store.pending(kind="timer")
+        if not timers:
+            return Response("You have no timers running.", items=[])
+        chosen = self._chosen(ctx, parsed, timers) or timers
+        parts = [f"{phrasing.duration(max(0, it.due_ts - ctx.now.timestamp()))} left on the "
+                 f"{self._name(it)}" for it in chosen[:4]]
+        return Response(phrasing.sentence(phrasing.join_items(parts)) + ".", items=chosen)
+
+    def on_add(self, ctx: Context, parsed: ParseResult) -> Response:
+        timers = ctx.store.pending(kind="timer")
+        seconds = parsed.slots.get("duration_s")
+        if not timers:
+            return Response("You have no timers running.", ok=False, error="no timer")
+        if not seconds or seconds <= 0:
+            return Response("How much time should I add?", ok=False, error="no duration")
+        chosen = self._chosen(ctx, parsed, timers)
+        if len(chosen) != 1:
+            names = phrasing.join_items([self._name(it) for it in timers[:3]])
+            return Response(f"Which timer: {names}?", ok=False, error="ambiguous timer")
+        it = chosen[0]
+        new_due = it.due_ts + seconds
+        if new_due - ctx.now.timestamp() > MAX_TIMER_S:
+            return Response("Timers can run for at most 99 days.", ok=False, error="too long")
+        ctx.store.update(it.id, due_ts=new_due, fire_ts=new_due,
+                         duration_s=(it.duration_s or 0) + int(seconds))
+        it.due_ts = it.fire_ts = new_due
+        ctx.reschedule(it)
+        left = phrasing.duration(new_due - ctx.now.timestamp())
+        return Response(f"Added {phrasing.duration(seconds)}. {left} left on the "
+                        f"{self._name(it)}.", items=[it])
+
+    def on_cancel(self, ctx: Context, parsed: ParseResult) -> Response:
+        timers = ctx.store.pending(kind="timer")
+        if not timers:
+            return Response("You have no timers running.", ok=False, error="no timer")
+        if ALL_RE.search(parsed.text.lower()):
+            n = ctx.store.cancel([it.id for it in timers])
+            return Response(f"OK, I cancelled {n} timer{'s' if n != 1 else ''}.", items=timers)
+        chosen = self._chosen(ctx, parsed, timers)
+        if len(chosen) != 1:
+            names = phrasing.join_items([self._name(it) for it in timers[:3]])
+            return Response(f"Which timer: {names}?", ok=False, error="ambiguous timer")
+        ctx.store.cancel([chosen[0].id])
+        return Response(f"OK, I cancelled the {self._name(chosen[0])}.", items=chosen)
+
+
+SKILL = Timers()
