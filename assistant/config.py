@@ -305,14 +305,14 @@ def from_dict(data: dict[str, Any], source: str = "") -> Config:
         hints = typing.get_type_hints(cls)
         values: dict[str, Any] = {}
         for key, value in raw.items():
-            if key not in hints:
-                raise ConfigError(
-                    f"{where}: [{name}] unknown key {key!r}: expected one of {', '.join(hints)}"
-                )
             if name == "mqtt" and key == "password":
                 raise ConfigError(
                     f"{where}: [mqtt] password: secrets do not go in the config file; set "
                     f"{ENV_MQTT_PASSWORD} or [mqtt] password_file"
+                )
+            if key not in hints:
+                raise ConfigError(
+                    f"{where}: [{name}] unknown key {key!r}: expected one of {', '.join(hints)}"
                 )
             tp = hints[key]
             if not _check_type(value, tp):

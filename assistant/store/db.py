@@ -12,6 +12,7 @@ across DST changes and a moved system zone does not move a reminder).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import uuid
@@ -22,6 +23,8 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 KINDS = ("reminder", "alarm", "timer", "calendar")
@@ -118,12 +121,23 @@ class Store:
     def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
+        self.readonly = readonly
+        try:
+            self._open(readonly)
+        except StoreError as exc:
+            if readonly or "read-only" not in str(exc) or not self.path.exists():
+                raise
+            # Keep serving what is stored; every write will answer with this error.
+            log.error("%s; opening it read-only: nothing can be added or changed", exc)
+            self.readonly = True
+            self._open(True)
+
+    def _open(self, readonly: bool) -> None:
         try:
             if readonly:
                 if not self.path.exists():
                     raise StoreError(f"{self.path}: no database yet; nothing has been stored")
-                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
-                                       check_same_thread=False)
+                conn = self._connect_ro()
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(str(self.path), check_same_thread=False)
@@ -140,6 +154,18 @@ class Store:
         except PermissionError as exc:
             raise StoreError(f"{self.path}: cannot create the state folder: {exc.strerror}; "
                              "set [storage] path to a writable place") from exc
+
+    def _connect_ro(self) -> sqlite3.Connection:
+        """Read-only: live view (sees the daemon's WAL), else a snapshot when the folder is
+        not writable either (a WAL reader needs to create the -shm file)."""
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+            return sqlite3.connect(f"file:{self.path}?immutable=1", uri=True,
+                                   check_same_thread=False)
 
     # -- schema -----------------------------------------------------------------------
     def _migrate(self) -> None:
