@@ -12,7 +12,7 @@ from typing import Any
 
 from assistant import phrasing
 from assistant.events import ParseResult
-from assistant.store.db import Item
+from assistant.store.db import MAX_SUBJECT, Item
 
 from skills.base import ALL_RE, LAST_RE, Context, FollowUp, Response, Skill, match_items
 
@@ -62,6 +62,11 @@ class ScheduledSkill(Skill):
         return self.create(ctx, slots)
 
     def create(self, ctx: Context, slots: dict[str, Any]) -> Response:
+        for key in ("subject", "label"):
+            if slots.get(key) and len(slots[key]) > MAX_SUBJECT:
+                msg = (f"That is too long for a {self.noun}; please keep it under "
+                       f"{MAX_SUBJECT} characters.")
+                return Response(msg, ok=False, error=msg)
         rec = slots.get("recurrence")
         if rec:
             first = datetime.fromisoformat(rec["next"][0]) if rec.get("next") else None
