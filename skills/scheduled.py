@@ -50,6 +50,9 @@ class ScheduledSkill(Skill):
     # -- create -----------------------------------------------------------------------------
     def on_create(self, ctx: Context, parsed: ParseResult) -> Response:
         slots = parsed.slots
+        refused = self.too_long(slots)
+        if refused:
+            return refused
         if parsed.error:
             return Response(parsed.error, ok=False, error=parsed.error)
         if not slots.get("when") and not slots.get("recurrence"):
@@ -61,12 +64,18 @@ class ScheduledSkill(Skill):
                                                missing="subject"))
         return self.create(ctx, slots)
 
-    def create(self, ctx: Context, slots: dict[str, Any]) -> Response:
+    def too_long(self, slots: dict[str, Any]) -> Response | None:
         for key in ("subject", "label"):
             if slots.get(key) and len(slots[key]) > MAX_SUBJECT:
                 msg = (f"That is too long for a {self.noun}; please keep it under "
                        f"{MAX_SUBJECT} characters.")
                 return Response(msg, ok=False, error=msg)
+        return None
+
+    def create(self, ctx: Context, slots: dict[str, Any]) -> Response:
+        refused = self.too_long(slots)
+        if refused:
+            return refused
         rec = slots.get("recurrence")
         if rec:
             first = datetime.fromisoformat(rec["next"][0]) if rec.get("next") else None

@@ -1,0 +1,219 @@
+"""The microphone: sounddevice capture -> VAD -> wake word -> speech-to-text -> on_text.
+
+Why a thread with its own retry loop: a device-less box, an unplugged USB microphone or a
+missing PortAudio must never stop the daemon from serving MQTT and firing reminders. Capture
+runs in PortAudio's callback (which only queues audio); a worker thread does the segmenting
+and the recognition, so a 0.8 s Whisper call never makes the audio buffer overflow. Any
+device problem is logged once, as one line, and retried every `retry_s` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from assistant.config import Config
+from assistant.speech.audio import RATE, float_to_pcm, resample
+from assistant.speech.stt import SpeechToText
+from assistant.speech.vad import Segmenter, has_speech
+from assistant.speech.wakeword import WakeWord, strip_wake_text
+
+log = logging.getLogger("assistant.speech")
+
+FOLLOW_UP_S = 6.0  # after a bare "hey assistant", the next utterance within this is the command
+STALL_S = 3.0  # a stream that delivers nothing for this long is treated as gone
+
+
+class DeviceError(RuntimeError):
+    """No usable microphone; the message says what to check."""
+
+
+def open_sounddevice() -> Any:
+    """Import sounddevice (which starts PortAudio), or a DeviceError that says what to install."""
+    try:
+        import sounddevice as sd
+    except OSError as exc:
+        raise DeviceError(f"PortAudio not available ({exc}): sudo apt-get install libportaudio2") from None
+    return sd
+
+
+def find_input(sd: Any, device: str) -> tuple[int | str | None, str, int]:
+    """The configured input device: (value for sounddevice, its name, default rate)."""
+    spec: int | str | None = int(device) if device.strip().isdigit() else (device or None)
+    try:
+        info = sd.query_devices(spec, kind="input")
+    except Exception as exc:
+        what = f"matching {device!r} " if device else ""
+        raise DeviceError(f"no audio input device {what}found ({str(exc).splitlines()[0]}); "
+                          "check `arecord -l` / `python -m sounddevice`, or set "
+                          "[speech] enabled = false") from None
+    if int(info.get("max_input_channels", 0)) < 1:
+        raise DeviceError(f"audio device {info.get('name')!r} has no input channels; "
+                          "set [speech] device to a microphone")
+    return spec, str(info.get("name")), int(info.get("default_samplerate") or RATE)
+
+
+class Listener:
+    """Listens on the configured microphone and calls on_text(text, site) per command."""
+
+    def __init__(self, cfg: Config, stt: SpeechToText, on_text: Callable[[str, str], None],
+                 site: str) -> None:
+        sp = cfg.speech
+        self.cfg = cfg
+        self.stt = stt
+        self.on_text = on_text
+        self.site = site
+        self.device = sp.device
+        self.rate = sp.sample_rate
+        self.retry_s = float(getattr(sp, "retry_s", 10.0))
+        self.segmenter = Segmenter(sp.vad_aggressiveness, sp.silence_s, sp.max_utterance_s)
+        self.wake_phrase = sp.wake_word.strip()
+        self.wake = WakeWord(self.wake_phrase, sp.wake_threshold) if self.wake_phrase else None
+        self._stop = threading.Event()
+        self._ptt = threading.Event()
+        self._armed_until = 0.0
+        self._thread: threading.Thread | None = None
+        self._last_error = ""
+        self.error: str | None = None  # the current device problem, for status/doctor
+        self.utterances = 0
+        self.dropped_blocks = 0
+
+    # -- control ------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="microphone", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def push_to_talk(self) -> None:
+        """The next utterance is a command even without the wake word (MQTT push-to-talk)."""
+        self._ptt.set()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- capture ------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._capture()
+                if self._stop.is_set():
+                    break
+                raise DeviceError("the audio stream ended")
+            except Exception as exc:  # every failure here is a device problem, never fatal
+                msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.error = msg
+                if msg != self._last_error:
+                    log.error("microphone unavailable: %s; retrying every %.0f s (MQTT and "
+                              "reminders keep working)", msg, self.retry_s)
+                    self._last_error = msg
+            self._stop.wait(self.retry_s)
+            self._reinit_portaudio()
+
+    def _reinit_portaudio(self) -> None:
+        """Let PortAudio see devices plugged in since the last try."""
+        try:
+            import sounddevice as sd
+
+            sd._terminate()
+            sd._initialize()
+        except Exception:
+            pass
+
+    def _capture(self) -> None:
+        sd = open_sounddevice()
+        spec, name, _default_rate = find_input(sd, self.device)
+        blocks: queue.Queue[bytes] = queue.Queue(maxsize=int(60 * 10))  # 60 s of 100 ms blocks
+
+        def callback(indata: Any, frames: int, _time: Any, status: Any) -> None:
+            try:
+                blocks.put_nowait(bytes(indata))
+            except queue.Full:
+                self.dropped_blocks += 1
+
+        with sd.RawInputStream(samplerate=self.rate, blocksize=self.rate // 10, device=spec,
+                               channels=1, dtype="int16", callback=callback) as stream:
+            log.info("listening on %r at %d Hz%s", name, self.rate,
+                     f", wake word {self.wake_phrase!r}" if self.wake else ", always listening")
+            if self._last_error:
+                log.info("microphone back after: %s", self._last_error)
+            self._last_error = ""
+            self.error = None
+            last = time.monotonic()
+            while not self._stop.is_set():
+                try:
+                    chunk = blocks.get(timeout=0.5)
+                except queue.Empty:
+                    if not stream.active or time.monotonic() - last > STALL_S:
+                        raise DeviceError(f"the microphone {name!r} stopped delivering audio "
+                                          "(unplugged?)") from None
+                    continue
+                last = time.monotonic()
+                self.feed(self._to_16k(chunk))
+
+    def _to_16k(self, chunk: bytes) -> bytes:
+        if self.rate == RATE:
+            return chunk
+        x = np.frombuffer(chunk, "<i2").astype(np.float32) / 32768.0
+        return float_to_pcm(resample(x, self.rate, RATE))
+
+    # -- the voice path (also used directly with real audio by tests and benches) ------------
+    def feed(self, pcm16k: bytes) -> None:
+        """Push 16 kHz mono s16le audio through VAD -> wake word -> STT -> on_text."""
+        for utt in self.segmenter.feed(pcm16k):
+            self.handle_utterance(utt)
+
+    def flush(self) -> None:
+        utt = self.segmenter.flush()
+        if utt is not None:
+            self.handle_utterance(utt)
+
+    def handle_utterance(self, utt: bytes) -> str | None:
+        """One finished utterance: returns the text passed on, or None when it was ignored."""
+        command = utt
+        woke_here = False
+        now = time.monotonic()
+        if self.wake is not None and not self._ptt.is_set() and now > self._armed_until:
+            end = self.wake.find(utt)
+            if end is None:
+                log.debug("utterance without the wake word ignored")
+                return None
+            command = utt[end:]
+            woke_here = True
+            if not has_speech(command):
+                self._armed_until = now + FOLLOW_UP_S  # "hey assistant" ... pause ... command
+                log.info("wake word heard on %s; listening for the command", self.site)
+                return None
+        self._ptt.clear()
+        self._armed_until = 0.0
+        try:
+            text = self.stt.transcribe(command)
+        except Exception:
+            log.exception("speech-to-text failed on an utterance; skipped")
+            return None
+        if woke_here:
+            text = strip_wake_text(text, self.wake_phrase)
+        if not text:
+            return None
+        self.utterances += 1
+        try:
+            self.on_text(text, self.site)
+        except Exception:
+            log.exception("handling %r failed", text)
+        return text
+
+
+__all__ = ["Listener", "DeviceError", "find_input", "open_sounddevice"]

@@ -1,0 +1,215 @@
+"""Days and dates: "tomorrow", "next Monday", "March 3rd", "the 15th", "3/3/2015",
+"the first Tuesday of October", "the last Friday of the month", "3 Fridays from now".
+
+Patterns run on the canonical string (`text.normalize`). Each match resolves straight
+to a `datetime.date` relative to today, following the rules in resolver.py's docstring.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, timedelta
+
+from .text import MONTH_NUM, WEEKDAY_NUM
+
+WD = r"(?:mon|tue|wed|thu|fri|sat|sun)"
+MON = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+ORD_NAMES = {1: "first", 2: "second", 3: "third", 21: "twenty-first", 22: "twenty-second",
+             23: "twenty-third", 31: "thirty-first"}
+MONTH_NAMES = ["", "January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December"]
+
+
+class DateError(ValueError):
+    """A date that does not exist ("February 30th")."""
+
+
+def ordinal(n: int) -> str:
+    if 10 <= n % 100 <= 20:
+        return f"{n}th"
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th') }".replace(" ", "")
+
+
+def make_date(year: int, month: int, day: int) -> date:
+    if not 1 <= month <= 12:
+        raise DateError(f"There is no month number {month}.")
+    if not 1 <= day <= 31 or day > max(calendar.monthrange(2024, month)[1], 0):
+        raise DateError(f"There is no {MONTH_NAMES[month]} {ordinal(day)}.")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise DateError(f"There is no {MONTH_NAMES[month]} {ordinal(day)} in {year}.") from None
+
+
+def next_month_day(today: date, month: int, day: int) -> date:
+    """The next `month`/`day` on or after today (Feb 29 waits for a leap year)."""
+    make_date(2024, month, day)  # raises for days no year has
+    for year in range(today.year, today.year + 9):
+        try:
+            d = date(year, month, day)
+        except ValueError:
+            continue
+        if d >= today:
+            return d
+    raise DateError(f"There is no {MONTH_NAMES[month]} {ordinal(day)} soon.")
+
+
+def next_day_of_month(today: date, day: int) -> date:
+    """The next date with this day of the month, today included ("the 31st" skips short months)."""
+    if not 1 <= day <= 31:
+        raise DateError(f"No month has a {ordinal(day)} day.")
+    y, m = today.year, today.month
+    for _ in range(14):
+        if day <= calendar.monthrange(y, m)[1] and date(y, m, day) >= today:
+            return date(y, m, day)
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    raise DateError(f"No month has a {ordinal(day)} day.")
+
+
+def add_months(d: date, n: int) -> tuple[int, int]:
+    k = d.year * 12 + d.month - 1 + n
+    return k // 12, k % 12 + 1
+
+
+def nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    """The n-th (1-5, or -1 for last) given weekday of a month."""
+    days = calendar.monthrange(year, month)[1]
+    hits = [date(year, month, d) for d in range(1, days + 1) if date(year, month, d).weekday() == weekday]
+    if n == -1:
+        return hits[-1]
+    if not 1 <= n <= len(hits):
+        raise DateError(f"{MONTH_NAMES[month]} {year} has no {ordinal(n)} "
+                        f"{calendar.day_name[weekday]}.")
+    return hits[n - 1]
+
+
+def week_start(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def weekday_after(today: date, weekday: int, include_today: bool) -> date:
+    ahead = (weekday - today.weekday()) % 7
+    if ahead == 0 and not include_today:
+        ahead = 7
+    return today + timedelta(days=ahead)
+
+
+def year_of(s: str | None) -> int | None:
+    if not s:
+        return None
+    y = int(s)
+    return y + 2000 if y < 100 else y
+
+
+# Each entry: (compiled regex, handler name). Handlers live in resolver-independent
+# functions below and receive (match, today) -> date.
+def _ord(s: str) -> int:
+    return int(s[:-2]) if s.endswith("th") else int(s)
+
+
+def _rel_month(today: date, rel: str | None) -> tuple[int, int]:
+    if rel in ("next", "following"):
+        return add_months(today, 1)
+    if rel == "last":
+        return add_months(today, -1)
+    return today.year, today.month
+
+
+def h_iso(m: re.Match[str], today: date) -> date:
+    return make_date(int(m["y"]), int(m["mo"]), int(m["d"]))
+
+
+def h_numeric(m: re.Match[str], today: date) -> date:
+    a, b = int(m["a"]), int(m["b"])
+    # Month first (US English) unless that cannot be a month: "22/04" is 22 April.
+    month, day = (b, a) if a > 12 else (a, b)
+    y = year_of(m["y"])
+    return make_date(y, month, day) if y else next_month_day(today, month, day)
+
+
+def h_month_day(m: re.Match[str], today: date) -> date:
+    month, day = MONTH_NUM[m["mon"]], _ord(m["d"])
+    y = year_of(m["y"])
+    return make_date(y, month, day) if y else next_month_day(today, month, day)
+
+
+def h_day_of_rel_month(m: re.Match[str], today: date) -> date:
+    y, mo = _rel_month(today, m["rel"])
+    return make_date(y, mo, _ord(m["d"]))
+
+
+def h_day_only(m: re.Match[str], today: date) -> date:
+    return next_day_of_month(today, _ord(m["d"]))
+
+
+def h_nth_weekday(m: re.Match[str], today: date) -> date:
+    n = -1 if m["ord"] == "last" else _ord(m["ord"])
+    wd = WEEKDAY_NUM[m["wd"]]
+    if m["mon"]:
+        month = MONTH_NUM[m["mon"]]
+        y = year_of(m["y"])
+        if y:
+            return nth_weekday(y, month, wd, n)
+        for year in (today.year, today.year + 1):
+            d = nth_weekday(year, month, wd, n)
+            if d >= today:
+                return d
+        return d
+    y, mo = _rel_month(today, m["rel"])
+    d = nth_weekday(y, mo, wd, n)
+    if m["rel"] in (None, "the") and d < today:  # "the last Friday of the month", already past
+        y, mo = add_months(today, 1)
+        d = nth_weekday(y, mo, wd, n)
+    return d
+
+
+def h_weekdays_from_now(m: re.Match[str], today: date) -> date:
+    n = 1 if m["n"] in ("a", "1") else int(m["n"])
+    return weekday_after(today, WEEKDAY_NUM[m["wd"]], include_today=False) + timedelta(weeks=n - 1)
+
+
+def h_weekday_week(m: re.Match[str], today: date) -> date:
+    offset = 0 if m["which"] == "this" else 1
+    return week_start(today) + timedelta(weeks=offset, days=WEEKDAY_NUM[m["wd"]])
+
+
+def h_weekday(m: re.Match[str], today: date) -> date:
+    wd = WEEKDAY_NUM[m["wd"]]
+    mod = (m["mod"] or "").strip()
+    if mod in ("last", "past", "previous"):
+        back = (today.weekday() - wd) % 7 or 7
+        return today - timedelta(days=back)
+    return weekday_after(today, wd, include_today=(mod == "this"))
+
+
+_WK = r"(?P<which>this|next|the following|following|the coming) week"
+DATE_PATTERNS: list[tuple[re.Pattern[str], object]] = [
+    (re.compile(r"\b(?:on )?(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})\b"), h_iso),
+    (re.compile(r"\b(?:on )?(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<y>\d{2}|\d{4})\b"), h_numeric),
+    (re.compile(r"\b(?:on )?(?P<a>\d{1,2})/(?P<b>\d{1,2})\b(?!/)"), h_numeric),
+    (re.compile(rf"\b(?:on )?(?:the )?(?P<ord>\d th|last) (?P<wd>{WD}) (?:of|in) "
+                rf"(?:(?:the )?(?P<rel>this|next|following|current|last)? ?month|(?P<mon>{MON})(?: (?P<y>\d{{4}}))?)\b"
+                .replace(r"\d th", r"[1-5]th")), h_nth_weekday),
+    (re.compile(rf"\b(?P<n>\d+|a) (?P<wd>{WD})s? from (?:now|today)\b"), h_weekdays_from_now),
+    (re.compile(rf"\b(?:on )?(?:{WD} )?(?P<mon>{MON})(?:/| )(?:the )?(?P<d>\d{{1,2}}(?:th)?)(?: (?P<y>\d{{4}}))?\b(?! ?(?:am|pm|oclock|:|\.\d|min|hour))"), h_month_day),
+    (re.compile(rf"\b(?:on )?(?:{WD} )?(?:the )?(?P<d>\d{{1,2}}(?:th)?) (?:of )?(?P<mon>{MON})(?: (?P<y>\d{{4}}))?\b"), h_month_day),
+    (re.compile(r"\b(?:on )?(?:the )?(?P<d>\d{1,2}(?:th)?) (?:day )?of (?:the )?(?P<rel>this|next|following|current|last)? ?month\b"),
+     h_day_of_rel_month),
+    (re.compile(rf"\b(?:on )?(?:the )?(?P<wd>{WD}) (?:of )?{_WK}\b"), h_weekday_week),
+    (re.compile(rf"\b(?:on )?{_WK} (?:on )?(?P<wd>{WD})\b"), h_weekday_week),
+    (re.compile(rf"\b(?:on )?(?:{WD} )?(?:the )?(?P<d>\d{{1,2}}th)\b"), h_day_only),
+    (re.compile(r"\b(?:on )?the (?P<d>\d{1,2})\b(?! ?(?:sec|min|hour|day|week|month|year|am|pm|oclock|:|\.))"), h_day_only),
+    (re.compile(rf"\b(?:on )?(?P<mod>this coming |this |next |coming |the coming |following |last |past |previous )?(?P<wd>{WD})\b"),
+     h_weekday),
+]
+
+# Relative days: (regex, days from today, part of day it implies)
+RELATIVE_DAYS: list[tuple[re.Pattern[str], int, str | None]] = [
+    (re.compile(r"\b(?:the )?day after tomorrow\b"), 2, None),
+    (re.compile(r"\b(?:the )?day before yesterday\b"), -2, None),
+    (re.compile(r"\b(?:tomorrow|tomorrows)\b"), 1, None),
+    (re.compile(r"\b(?:today|todays)\b"), 0, None),
+    (re.compile(r"\btonight\b"), 0, "night"),
+    (re.compile(r"\b(?:yesterday|last night)\b"), -1, None),
+]
