@@ -1,6 +1,6 @@
 """Fires items on time. SQLite is the truth; APScheduler only holds wake-ups.
 
-APScheduler (3.x, in memory) gets one DateTrigger "wake-up" per 100 ms bucket of fire
+APScheduler (3.x, in memory) gets one DateTrigger "wake-up" per 10 ms bucket of fire
 times, not one job per item: a thousand reminders due in the same minute cost a handful
 of wake-ups, and each wake-up takes *every* due item from the store in one transaction
 (`Store.claim_due`). So the job store never needs persisting, the CLI can change the
@@ -103,11 +103,11 @@ class Scheduler:
 
     @staticmethod
     def _bucket(ts: float) -> float:
-        return math.ceil(ts * 10) / 10
+        return math.ceil(ts * 100) / 100
 
     def _add_wakeup(self, ts: float) -> None:
         run_at = datetime.fromtimestamp(ts, timezone.utc)
-        self._aps.add_job(self.process_due, DateTrigger(run_date=run_at), id=f"wake-{ts:.1f}",
+        self._aps.add_job(self.process_due, DateTrigger(run_date=run_at), id=f"wake-{ts:.2f}",
                           replace_existing=True)
 
     def next_wakeup(self) -> datetime | None:
@@ -127,10 +127,6 @@ class Scheduler:
                 return []
             for item, late in claimed:
                 self.lateness.append(late)
-                try:
-                    self.store.log_fire(item.id, item.fire_ts, now, late)
-                except StoreError as exc:
-                    log.error("could not log the firing of %s: %s", item.id, exc)
                 try:
                     self.on_fire(item, late, now)
                 except Exception:

@@ -255,6 +255,8 @@ class Store:
                         "UPDATE items SET status = 'fired', fired_ts = ?, "
                         "fire_count = fire_count + 1, updated_ts = ? WHERE id = ?",
                         [now_ts, now_ts, item.id])
+                self.db.execute("INSERT INTO fires (item_id, due_ts, fired_ts, late_s) "
+                                "VALUES (?,?,?,?)", [item.id, item.fire_ts, now_ts, late])
                 out.append((item, late))
             return out
 
@@ -330,11 +332,6 @@ class Store:
         out["late"] = late[0] if late else 0
         out["missed"] = out.get("missed", 0) + (misses[0] if misses else 0)
         return out
-
-    def log_fire(self, item_id: str, due_ts: float, fired_ts: float, late_s: float) -> None:
-        self._write(lambda: self.db.execute(
-            "INSERT INTO fires (item_id, due_ts, fired_ts, late_s) VALUES (?,?,?,?)",
-            [item_id, due_ts, fired_ts, late_s]))
 
 
 def _v1(db: sqlite_utils.Database) -> None:
