@@ -29,7 +29,7 @@ from skills.base import Context, FollowUp, Response
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 2000
+MAX_TEXT = 1000  # a spoken request is far shorter; longer ones are refused, not cut
 SNOOZE_RE = re.compile(r"^\s*(please\s+)?snooze\b", re.I)
 EventListener = Callable[[Event], None]
 
@@ -114,7 +114,10 @@ class Assistant:
         if not text:
             return empty, Response("I didn't catch that.", ok=False, error="empty request")
         if len(text) > MAX_TEXT:
-            text = text[:MAX_TEXT]
+            msg = (f"That is too long for me: please keep a request under {MAX_TEXT} "
+                   "characters.")
+            return ParseResult(text[:MAX_TEXT], "out_of_scope", 0.0, empty_slots()), Response(
+                msg, ok=False, error=f"request of {len(text)} characters; the limit is {MAX_TEXT}")
         ctx = self._context(req.site, state)
         if state.ringing and STOP_ALARM.match(text):
             state.stop_ringing()

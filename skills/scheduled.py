@@ -129,7 +129,8 @@ class ScheduledSkill(Skill):
             return Response(f"You have no {self.noun}s to cancel.", ok=False,
                             error=f"no pending {self.noun}")
         text = parsed.text.lower()
-        if ALL_RE.search(text) and not (parsed.slots.get("subject") or parsed.slots.get("when")):
+        subject = parsed.slots.get("subject")
+        if subject == "all" or (ALL_RE.search(text) and not (subject or parsed.slots.get("when"))):
             ids = [it.id for it in items]
             n = len(ids)
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 PART = r"(?:morning|afternoon|evening|night|tonight)"
-_U = r"(?:sec|min|hour|day|week|fortnight|month|year|th)"
+_U = r"(?:sec|min|hour|day|week|fortnight|month|year|th)\b"
 
 
 @dataclass
@@ -20,6 +20,8 @@ class Clock:
     minute: int
     settled: bool  # am/pm known
     midnight: bool = False  # the word "midnight": the end of the named day
+    second: int = 0
+    said_hour: int | None = None  # "quarter to seven": am/pm is decided on 7, not 6
 
 
 class ClockError(ValueError):
@@ -45,9 +47,10 @@ def _mer(hour: int, minute: int, mer: str | None) -> Clock:
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(
         r"\b(?:(?P<q>a quarter|quarter|1 quarter)|(?P<half>half)|(?P<mm>\d{1,2})(?: min)?)"
-        r" (?P<rel>past|after|to|before|of|until) (?P<h>\d{1,2}|noon|midnight)(?: (?P<mer>am|pm))?(?: oclock)?\b"
+        r" (?P<rel>past|after|from|to|before|of|until) (?P<h>\d{1,2}|noon|midnight)(?: (?P<mer>am|pm))?(?: oclock)?\b"
     ), "relative"),
-    (re.compile(r"\b(?:at )?(?P<h>\d{1,2})[:.](?P<m>\d{2})(?: (?P<mer>am|pm))?(?: oclock)?(?! ?" + _U + r")\b"),
+    (re.compile(r"\bhalf (?P<h>\d{1,2})\b(?! ?(?:" + _U + r"|:|/|\.\d|a |an ))"), "half"),
+    (re.compile(r"\b(?:at )?(?P<h>\d{1,2})[:.](?P<m>\d{2})(?::(?P<s>\d{2}))?(?: (?P<mer>am|pm))?(?: oclock)?(?! ?" + _U + r")\b"),
      "hm"),
     (re.compile(r"\b(?:at )?(?P<h>\d{1,2}) (?P<m>[0-5]\d)(?: (?P<mer>am|pm)| oclock)?(?! ?(?:" + _U + r"|:|/|\d))\b"),
      "hm"),
@@ -74,7 +77,14 @@ def clock_from_match(m: re.Match[str], kind: str) -> Clock:
     if kind == "h":
         return _mer(int(g["h"]), 0, mer)
     if kind == "hm":
-        return _mer(int(g["h"]), int(g["m"]), mer)
+        c = _mer(int(g["h"]), int(g["m"]), mer)
+        if g.get("s"):
+            if int(g["s"]) > 59:
+                raise ClockError(f"{g['h']}:{g['m']}:{g['s']} is not a time of day.")
+            c.second = int(g["s"])
+        return c
+    if kind == "half":  # British "half three" = 3:30
+        return _mer(int(g["h"]), 30, None)
     if kind == "hhmm":
         hm = g["hm"]
         return _mer(int(hm[:-2]), int(hm[-2:]), mer)
@@ -93,7 +103,7 @@ def clock_from_match(m: re.Match[str], kind: str) -> Clock:
         base = Clock(0, 0, True, midnight=True)
     else:
         base = _mer(int(g["h"]), 0, mer)
-    if g["rel"] in ("past", "after"):
+    if g["rel"] in ("past", "after", "from"):
         return Clock(base.hour, delta, base.settled, base.midnight)
     if g["rel"] == "of" and g["mm"] and not g.get("q"):
         pass
@@ -102,4 +112,4 @@ def clock_from_match(m: re.Match[str], kind: str) -> Clock:
     if base.settled:
         hour %= 24
         return Clock(hour, minute, True)
-    return Clock(hour if hour >= 1 else 12, minute, False)
+    return Clock(hour if hour >= 1 else 12, minute, False, said_hour=base.hour)

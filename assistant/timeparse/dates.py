@@ -111,7 +111,7 @@ def _ord(s: str) -> int:
 def _rel_month(today: date, rel: str | None) -> tuple[int, int]:
     if rel in ("next", "following"):
         return add_months(today, 1)
-    if rel == "last":
+    if rel in ("last", "previous"):
         return add_months(today, -1)
     return today.year, today.month
 
@@ -124,14 +124,32 @@ def h_numeric(m: re.Match[str], today: date) -> date:
     a, b = int(m["a"]), int(m["b"])
     # Month first (US English) unless that cannot be a month: "22/04" is 22 April.
     month, day = (b, a) if a > 12 else (a, b)
-    y = year_of(m["y"])
+    y = year_of(m.groupdict().get("y"))
     return make_date(y, month, day) if y else next_month_day(today, month, day)
+
+
+def _wanted_weekday(m: re.Match[str]) -> int | None:
+    g = m.groupdict()
+    wd = g.get("wdc") or g.get("wdc2")
+    return WEEKDAY_NUM[wd] if wd else None
 
 
 def h_month_day(m: re.Match[str], today: date) -> date:
     month, day = MONTH_NUM[m["mon"]], _ord(m["d"])
     y = year_of(m["y"])
-    return make_date(y, month, day) if y else next_month_day(today, month, day)
+    if y:
+        return make_date(y, month, day)
+    d = next_month_day(today, month, day)
+    wd = _wanted_weekday(m)
+    if wd is not None and d.weekday() != wd:  # "Fri, Jul 18": the next Jul 18 on a Friday
+        for year in range(d.year + 1, today.year + 3):  # ...within two years, else the date wins
+            try:
+                cand = date(year, month, day)
+            except ValueError:
+                continue
+            if cand.weekday() == wd:
+                return cand
+    return d
 
 
 def h_day_of_rel_month(m: re.Match[str], today: date) -> date:
@@ -140,7 +158,27 @@ def h_day_of_rel_month(m: re.Match[str], today: date) -> date:
 
 
 def h_day_only(m: re.Match[str], today: date) -> date:
-    return next_day_of_month(today, _ord(m["d"]))
+    d = next_day_of_month(today, _ord(m["d"]))
+    wd = _wanted_weekday(m)
+    if wd is not None:  # "Thursday the 15th": the next 15th that is a Thursday
+        for _ in range(40):
+            if d.weekday() == wd:
+                return d
+            d = next_day_of_month(d + timedelta(days=1), d.day)
+    return d
+
+
+def h_last_day(m: re.Match[str], today: date) -> date:
+    if m["mon"]:
+        month = MONTH_NUM[m["mon"]]
+        y = year_of(m["y"]) or (today.year if month >= today.month else today.year + 1)
+    else:
+        y, month = _rel_month(today, m["rel"])
+    return date(y, month, calendar.monthrange(y, month)[1])
+
+
+def h_weekday_after_next(m: re.Match[str], today: date) -> date:
+    return weekday_after(today, WEEKDAY_NUM[m["wd"]], include_today=False) + timedelta(weeks=1)
 
 
 def h_nth_weekday(m: re.Match[str], today: date) -> date:
@@ -169,8 +207,15 @@ def h_weekdays_from_now(m: re.Match[str], today: date) -> date:
     return weekday_after(today, WEEKDAY_NUM[m["wd"]], include_today=False) + timedelta(weeks=n - 1)
 
 
+def h_weekdays_ago(m: re.Match[str], today: date) -> date:
+    n = 1 if m["n"] in ("a", "1") else int(m["n"])
+    wd = WEEKDAY_NUM[m["wd"]]
+    back = (today.weekday() - wd) % 7 or 7
+    return today - timedelta(days=back) - timedelta(weeks=n - 1)
+
+
 def h_weekday_week(m: re.Match[str], today: date) -> date:
-    offset = 0 if m["which"] == "this" else 1
+    offset = {"this": 0, "last": -1, "previous": -1, "past": -1}.get(m["which"], 1)
     return week_start(today) + timedelta(weeks=offset, days=WEEKDAY_NUM[m["wd"]])
 
 
@@ -183,32 +228,64 @@ def h_weekday(m: re.Match[str], today: date) -> date:
     return weekday_after(today, wd, include_today=(mod == "this"))
 
 
-_WK = r"(?P<which>this|next|the following|following|the coming) week"
+_WK = r"(?P<which>this|next|the following|following|the coming|last|previous|past) week"
 DATE_PATTERNS: list[tuple[re.Pattern[str], object]] = [
-    (re.compile(r"\b(?:on )?(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})\b"), h_iso),
-    (re.compile(r"\b(?:on )?(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<y>\d{2}|\d{4})\b"), h_numeric),
-    (re.compile(r"\b(?:on )?(?P<a>\d{1,2})/(?P<b>\d{1,2})\b(?!/)"), h_numeric),
-    (re.compile(rf"\b(?:on )?(?:the )?(?P<ord>\d th|last) (?P<wd>{WD}) (?:of|in) "
-                rf"(?:(?:the )?(?P<rel>this|next|following|current|last)? ?month|(?P<mon>{MON})(?: (?P<y>\d{{4}}))?)\b"
-                .replace(r"\d th", r"[1-5]th")), h_nth_weekday),
+    (re.compile(r"\b(?:on )?(?P<y>\d{4})(?P<sep>[-/])(?P<mo>\d{1,2})(?P=sep)(?P<d>\d{1,2})\b"), h_iso),
+    (re.compile(r"\b(?:on )?(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{2}|\d{4})\b"), h_numeric),
+    (re.compile(r"\b(?:on )?(?P<a>\d{1,2})/(?P<b>\d{1,2})(?: (?P<y>\d{4}))?\b(?!/| ?(?:sec|min|hour|day|week|fortnight|month|year)\b)"),
+     h_numeric),
+    (re.compile(r"\b(?:on )?(?P<a>\d{1,2})-(?P<b>\d{1,2})\b(?![-/]| ?(?:am|pm|sec|min|hour|day|week|month|year|oclock))"),
+     h_numeric),
+    (re.compile(rf"\b(?:on )?(?:the )?(?P<ord>[1-5]th|last) (?P<wd>{WD}) (?:of|in) "
+                rf"(?:(?:the )?(?P<rel>this|next|following|current|last|previous)? ?month|(?P<mon>{MON})(?: (?P<y>\d{{4}}))?)\b"), h_nth_weekday),
     (re.compile(rf"\b(?P<n>\d+|a) (?P<wd>{WD})s? from (?:now|today)\b"), h_weekdays_from_now),
-    (re.compile(rf"\b(?:on )?(?:{WD} )?(?P<mon>{MON})(?:/| )(?:the )?(?P<d>\d{{1,2}}(?:th)?)(?: (?P<y>\d{{4}}))?\b(?! ?(?:am|pm|oclock|:|\.\d|min|hour))"), h_month_day),
-    (re.compile(rf"\b(?:on )?(?:{WD} )?(?:the )?(?P<d>\d{{1,2}}(?:th)?) (?:of )?(?P<mon>{MON})(?: (?P<y>\d{{4}}))?\b"), h_month_day),
-    (re.compile(r"\b(?:on )?(?:the )?(?P<d>\d{1,2}(?:th)?) (?:day )?of (?:the )?(?P<rel>this|next|following|current|last)? ?month\b"),
+    (re.compile(rf"\b(?P<n>\d+|a) (?P<wd>{WD})s? (?:ago|back)\b"), h_weekdays_ago),
+    (re.compile(rf"\b(?:on )?(?:the )?last day (?:of|in) (?:(?:the )?(?P<rel>this|next|following|current)? ?month|(?P<mon>{MON})(?: (?P<y>\d{{4}}))?)\b"),
+     h_last_day),
+    (re.compile(rf"\b(?:on )?(?:(?P<wdc>{WD}) )?(?P<mon>{MON})(?:/| )(?:the )?(?P<d>\d{{1,2}}(?:th)?)(?: (?P<y>\d{{4}}))?(?: (?P<wdc2>{WD}))?\b(?! ?(?:am|pm|oclock|:|\.\d|min|hour))"), h_month_day),
+    (re.compile(rf"\b(?:on )?(?:(?P<wdc>{WD}) )?(?:the )?(?P<d>\d{{1,2}}(?:th)?) (?:day )?(?:of |in )?(?P<mon>{MON})(?: (?P<y>\d{{4}}))?\b"), h_month_day),
+    (re.compile(r"\b(?:on )?(?:the )?(?P<d>\d{1,2}(?:th)?) (?:day )?of (?:the )?(?P<rel>this|next|following|current|last|previous)? ?month\b"),
      h_day_of_rel_month),
-    (re.compile(rf"\b(?:on )?(?:the )?(?P<wd>{WD}) (?:of )?{_WK}\b"), h_weekday_week),
+    (re.compile(rf"\b(?:on )?(?:the )?(?P<wd>{WD}) (?:of |from )?{_WK}\b"), h_weekday_week),
     (re.compile(rf"\b(?:on )?{_WK} (?:on )?(?P<wd>{WD})\b"), h_weekday_week),
-    (re.compile(rf"\b(?:on )?(?:{WD} )?(?:the )?(?P<d>\d{{1,2}}th)\b"), h_day_only),
+    (re.compile(rf"\b(?:on )?(?:the )?(?P<wd>{WD}) after next\b"), h_weekday_after_next),
+    (re.compile(rf"\b(?:on )?(?:(?P<wdc>{WD}) )?(?:the )?(?P<d>\d{{1,2}}th)\b"), h_day_only),
     (re.compile(r"\b(?:on )?the (?P<d>\d{1,2})\b(?! ?(?:sec|min|hour|day|week|month|year|am|pm|oclock|:|\.))"), h_day_only),
+    (re.compile(r"\bon (?P<d>\d{1,2})(?=$| at\b| \d{1,2}(?: |:|$))"), h_day_only),  # "on 15 at 8:00"
     (re.compile(rf"\b(?:on )?(?P<mod>this coming |this |next |coming |the coming |following |last |past |previous )?(?P<wd>{WD})\b"),
      h_weekday),
 ]
+
+def h_period(m: re.Match[str], today: date) -> date:
+    """Named weeks/months/weekends: their first day still ahead (list "next week")."""
+    p = m["p"]
+    if p == "next week" or p == "the following week":
+        return week_start(today) + timedelta(weeks=1)
+    if p in ("this week", "the week"):
+        return today
+    if p in ("this weekend", "the weekend", "weekend"):
+        return today if today.weekday() >= 5 else weekday_after(today, 5, include_today=False)
+    if p == "next weekend":
+        return week_start(today) + timedelta(weeks=1, days=5)
+    if p == "next month":
+        y, mo = add_months(today, 1)
+        return date(y, mo, 1)
+    if p == "this month":
+        return today
+    if p == "next year":
+        return date(today.year + 1, 1, 1)
+    return today
+
+
+DATE_PATTERNS.append((re.compile(
+    r"\b(?:for |on |over |during )?(?P<p>next week|the following week|this week|this weekend|next weekend"
+    r"|the weekend|weekend|next month|this month|next year)\b"), h_period))
 
 # Relative days: (regex, days from today, part of day it implies)
 RELATIVE_DAYS: list[tuple[re.Pattern[str], int, str | None]] = [
     (re.compile(r"\b(?:the )?day after tomorrow\b"), 2, None),
     (re.compile(r"\b(?:the )?day before yesterday\b"), -2, None),
-    (re.compile(r"\b(?:tomorrow|tomorrows)\b"), 1, None),
+    (re.compile(r"\b(?:tomorrow|tomorrows|(?:the )?next day)\b"), 1, None),
     (re.compile(r"\b(?:today|todays)\b"), 0, None),
     (re.compile(r"\btonight\b"), 0, "night"),
     (re.compile(r"\b(?:yesterday|last night)\b"), -1, None),

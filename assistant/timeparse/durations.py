@@ -11,14 +11,14 @@ import re
 from dataclasses import dataclass
 
 UNIT = r"(?:sec|min|hour|day|week|fortnight|month|year)"
-NUM = r"(?:-?\d+(?:\.\d+)?|a|one)"
-_FRACTION = r"(?: and (?:a half|a quarter|3 quarters))"
+NUM = r"(?:-?\d+(?:\.\d+)?(?:/[1-9]\d?)?|a|one)"
+_FRACTION = r"(?: and (?:a half|half|a quarter|3 quarters))"
 TERM = (
     rf"(?:{NUM}{_FRACTION}?(?: more| full| whole| extra)? {UNIT}{_FRACTION}?"
     rf"|half (?:a )?{UNIT}|(?:a |1 |3 )?quarters? (?:of )?(?:a )?{UNIT})"
 )
 # A sequence of terms, optionally ending with a bare number ("1 hour 30" = 1 h 30 min).
-DURATION = rf"{TERM}(?:(?: and | plus | ){TERM})*(?: (?:and )?\d{{1,2}}\b(?! ?(?:{UNIT}|am|pm|oclock|th|:)))?"
+DURATION = rf"{TERM}(?:(?: and | plus | ){TERM})*(?: (?:and )?\d{{1,2}}\b(?! ?(?:(?:{UNIT}|am|pm|oclock|th)\b|:)))?"
 DURATION_RE = re.compile(rf"\b{DURATION}")
 
 SECONDS = {"sec": 1, "min": 60, "hour": 3600, "day": 86400, "week": 604800,
@@ -48,10 +48,10 @@ class Span:
             frac = amount - whole
             if unit == "year":
                 self.years += whole
-                self.months += int(round(frac * 12))
+                self.months += round(frac * 12)
             else:
                 self.months += whole
-                self.days += int(round(frac * 30))
+                self.days += round(frac * 30)
         elif unit in ("day", "week", "fortnight"):
             d = amount * SECONDS[unit] / 86400
             whole = int(d)
@@ -64,6 +64,9 @@ class Span:
 def _num(tok: str) -> float:
     if tok in ("a", "one"):
         return 1.0
+    if "/" in tok:  # "1/2 hour", "3/4h"
+        a, b = tok.split("/")
+        return float(a) / float(b)
     return float(tok)
 
 
@@ -79,13 +82,15 @@ def parse_duration(text: str) -> Span:
         if t in SECONDS:
             span.add(t, 1.0 if pending is None else pending)
             pending, last_unit = None, t
-        elif t == "and" and i + 2 < len(toks) + 1 and toks[i + 1:i + 3] in (["a", "half"], ["a", "quarter"], ["3", "quarters"]):
-            frac = {"half": 0.5, "quarter": 0.25, "quarters": 0.75}[toks[i + 2]]
+        elif t == "and" and (toks[i + 1:i + 3] in (["a", "half"], ["a", "quarter"], ["3", "quarters"])
+                             or toks[i + 1:i + 2] == ["half"]):
+            skip = 2 if toks[i + 1] == "half" else 3
+            frac = {"half": 0.5, "quarter": 0.25, "quarters": 0.75}[toks[i + skip - 1]]
             if pending is not None:
                 pending += frac
             elif last_unit is not None:
                 span.add(last_unit, frac)
-            i += 3
+            i += skip
             continue
         elif t == "half":
             pending = 0.5 * (pending if pending is not None else 1.0)

@@ -47,14 +47,20 @@ WORDS = {
     "weekday": "weekday", "weekdays": "weekdays", "weekend": "weekend", "weekends": "weekends",
     "til": "until", "till": "until", "untill": "until", "thru": "through",
     "a.m": "am", "p.m": "pm", "a.m.": "am", "p.m.": "pm", "an": "a",
-    "nite": "night", "tonights": "tonight",
+    "nite": "night", "tonights": "tonight", "week's": "week", "weeks'": "week",
 }
 # Words that add nothing to a time expression: dropped from the canonical string but
 # still covered when they sit inside a matched span ("at about 3pm", "late evening").
-FILLERS = {"about", "around", "approximately", "roughly", "exactly", "sharp", "late", "early", "precisely"}
+FILLERS = {"about", "around", "approximately", "roughly", "exactly", "sharp", "late", "early", "precisely",
+           "single"}
 
-_AMPM_DOTS = re.compile(r"\b([ap])\.\s?m\b\.?", re.I)
-_NUM_SUFFIX = re.compile(r"^(-?\d+(?:[.:]\d+)?)([a-z]+)$")
+_AMPM_DOTS = re.compile(r"\b([ap])\.\s?m\b\.?", re.IGNORECASE)
+_NUM_SUFFIX = re.compile(r"^(-?\d+(?:[./:]\d+)*)([a-z]+)$")
+_MONTH_NUM_TOKEN = re.compile(r"^([a-z]{3,9})(\d{1,2})$")  # "feb13"
+_IN_THE_AMPM = re.compile(r"\bin the ([ap])\.?m\b\.?", re.IGNORECASE)
+_AT_SIGN = re.compile(r"@\s*")
+_COUNT_WORDS = {("a", "couple", "of"): "2", ("a", "couple"): "2", ("couple", "of"): "2",
+                ("a", "pair", "of"): "2", ("a", "few"): "3", ("few",): "3"}
 _ORD_DIGITS = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
 _STRIP = ".,!?;:\"'()[]{}“”‘’…"
 _SPLIT = re.compile(r"[\s,;!?]+|(?<=[a-z])-(?=[a-z])")
@@ -97,9 +103,17 @@ def _norm_word(w: str) -> str:
             return f"{num} pm"
         if suf in UNITS:
             return f"{num} {UNITS[suf]}"
-        if suf in ("ampm",):
+        if suf == "ish":
             return num
-    m = re.match(r"^([a-z]{3,9})/(\d{1,2})$", w)  # "oct/2"
+        if suf in MONTHS:
+            return f"{num} {MONTHS[suf]}"
+    m = re.match(r"^(\d{1,2})h(\d{2})$", w)  # "1h30"
+    if m:
+        return f"{int(m.group(1))} hour {m.group(2)}"
+    m = _MONTH_NUM_TOKEN.match(w)
+    if m and m.group(1) in MONTHS:
+        return f"{MONTHS[m.group(1)]} {int(m.group(2))}"
+    m = re.match(r"^([a-z]{3,9})[/.-](\d{1,2})$", w)  # "oct/2", "oct-2", "oct.23"
     if m and m.group(1) in MONTHS:
         return f"{MONTHS[m.group(1)]}/{m.group(2)}"
     return w
@@ -108,6 +122,8 @@ def _norm_word(w: str) -> str:
 def normalize(text: str) -> Text:
     """Tokenize and canonicalize `text` (any case, punctuation, digits or number words)."""
     text = _AMPM_DOTS.sub(lambda m: m.group(1) + "m", text)
+    text = _IN_THE_AMPM.sub(lambda m: m.group(1) + "m", text)
+    text = _AT_SIGN.sub("at ", text)
     raw = [w for w in _SPLIT.split(text) if w]
     words: list[str] = []
     for w in raw:
@@ -156,9 +172,24 @@ def normalize(text: str) -> Text:
             pieces.append((f"0{v}", i, i + 1))
             i += 2
             continue
+        counted = _count_word(low, i)
+        if counted:
+            value, used = counted
+            pieces.append((value, i, i + used - 1))
+            i += used
+            continue
         if w in FILLERS:
-            pieces.append(("", i, i))
+            # "around 1030" reads as "at 1030"; otherwise the word adds nothing
+            nxt = low[i + 1] if i + 1 < n else ""
+            prev = pieces[-1][0] if pieces else ""
+            as_at = (nxt[:1].isdigit() or is_number_word(nxt)) and prev not in (
+                "at", "in", "for", "within", "after", "by") and not prev[:1].isdigit()
+            pieces.append(("at" if as_at else "", i, i))
             i += 1
+            continue
+        if w == "right" and i + 1 < n and low[i + 1] == "now":
+            pieces.append(("now", i, i + 1))
+            i += 2
             continue
         pieces.append((_norm_word(w), i, i))
         i += 1
@@ -176,17 +207,27 @@ def normalize(text: str) -> Text:
     return Text(words, "".join(norm_parts), owner)
 
 
+def _count_word(low: list[str], i: int) -> tuple[str, int] | None:
+    """'a couple of' -> 2, 'a few' -> 3 (when a number or unit follows)."""
+    for words, value in _COUNT_WORDS.items():
+        k = len(words)
+        if tuple(low[i:i + k]) == words and i + k < len(low):
+            nxt = low[i + k]
+            if nxt in UNITS or nxt in WEEKDAYS or nxt.rstrip("s") in WEEKDAYS or nxt == "more":
+                return value, k
+    return None
+
+
 def _second_is_unit(low: list[str], i: int, pieces: list[tuple[str, int, int]]) -> bool:
     """'second' alone: a unit after a number or "a" ("one second", "a second"), else an ordinal."""
     prev = low[i - 1] if i > 0 else ""
     if prev in ("a", "an", "one", "per", "each", "half", "quarter"):
         return prev != "each"
-    if pieces and pieces[-1][0].replace(".", "", 1).isdigit():
-        return True
-    return False
+    return bool(pieces and pieces[-1][0].replace(".", "", 1).isdigit())
 
 
 def _second_after_number(low: list[str], i: int, j: int) -> bool:
     """'thirty second': a unit unless introduced as a day ("the thirty ..." / month name)."""
     prev = low[i - 1] if i > 0 else ""
-    return not (prev in ("the", "on") or prev in MONTHS)
+    nxt = low[j + 1] if j + 1 < len(low) else ""
+    return not (prev in ("the", "on") or prev in MONTHS or nxt == "of" or nxt in MONTHS)

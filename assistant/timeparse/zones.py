@@ -9,7 +9,7 @@ Rule (copied into resolver.py's docstring):
 
 from __future__ import annotations
 
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 
 def localize(naive: datetime, zone: tzinfo) -> datetime:
@@ -17,9 +17,15 @@ def localize(naive: datetime, zone: tzinfo) -> datetime:
     aware = naive.replace(tzinfo=zone, fold=0)
     # A round trip through UTC normalizes a nonexistent time (it keeps the pre-gap offset,
     # so 02:30+01:00 becomes 03:30+02:00) and leaves every other time unchanged.
-    return aware.astimezone(timezone.utc).astimezone(zone)
+    return aware.astimezone(UTC).astimezone(zone)
 
 
 def iso(dt: datetime) -> str:
     """ISO 8601 with the UTC offset, seconds precision: the parse contract's format."""
     return dt.replace(microsecond=0).isoformat(timespec="seconds")
+
+
+def utc(dt: datetime) -> datetime:
+    """The same instant in UTC. Aware datetimes sharing one tzinfo compare and subtract by
+    wall time in Python, which is wrong around a fall-back hour; compare instants instead."""
+    return dt.astimezone(UTC)

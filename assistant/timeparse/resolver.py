@@ -1,0 +1,514 @@
+"""Turn the time words of an utterance into a moment, a duration or a recurrence.
+
+Library or our own: measured in bench/time_peers.py. None of dateparser, parsedatetime,
+ctparse or recognizers-text handles spoken clock times ("five thirty p m", "half past
+six") and recurrences well enough, and all but parsedatetime are 50-200x slower, so the
+parsing is our own rule-based grammar (text.py, clock.py, dates.py, durations.py,
+recurrence.py); dateutil.rrule expands recurrences, dateutil.relativedelta does month
+arithmetic and zoneinfo supplies zones and DST. Rules, in the order they apply:
+
+Clock times
+- "5pm", "17:30", "7.30 am", "noon", "midnight", "half past 6", "quarter to 8",
+  "twenty past 5", "seven o'clock", "5 30 p m" (speech), "730 in the evening", "at 1030".
+- Ambiguous hour (no am/pm, 1-12, no part of day) and no day named: the next time that
+  hour comes round, am or pm, strictly after now ("at 5" at 14:00 -> 17:00 today; at
+  18:00 -> 05:00 tomorrow; "3:30" at 04:30 -> 15:30).
+- Ambiguous hour on a named day other than today ("tomorrow at 5", "on Friday at 9"),
+  and in repeats ("every day at 7"): 1-6 mean pm (13:00-18:00), 7-11 mean am, 12 means
+  noon; the hour as said decides ("a quarter to seven" is 06:45).
+- Alarms: an hour without am/pm is in the morning ("set an alarm for 7" -> the next 07:00).
+- A part of day settles am/pm: morning -> am; afternoon/evening -> pm; night/tonight ->
+  pm for 6-11, am of the next day for 12-5 ("tonight at 1" -> 01:00 tomorrow).
+- "midnight" on a named day is the end of that day ("tomorrow at midnight" -> 00:00 the
+  day after tomorrow); plain "at midnight" is the coming one. "12am" is 00:00.
+- A time without a day that has already passed today means tomorrow ("at 7am" said at
+  9am -> tomorrow 07:00). A time with "today"/"this morning" that has passed is in the past.
+
+Days and dates
+- A date without a time gets the configured default time of day ([time] default_time,
+  09:00); a part of day without a clock time gets its configured hour ("tomorrow
+  morning" -> 08:00, "tonight" -> 21:00). For list/cancel intents a day means its start.
+  A date-only "today" whose default time has passed gets the next configured part of
+  day still ahead (afternoon, evening, night).
+- Weekday alone or "next"/"coming" weekday: the first one after today ("Tuesday" said on
+  a Tuesday is a week away); "this Friday": this week's, today included. "Friday next
+  week" / "Monday of the following week": that weekday in the next Monday-Sunday week.
+- A month and day without a year: the next one, today included ("Feb 29" waits for a
+  leap year). "The 15th": the next 15th, today included. Numeric dates are month/day
+  (US English) unless the first number cannot be a month ("22/04" is 22 April).
+- A weekday said with a date is a check: "Thursday the 15th" is the next 15th that is a
+  Thursday, looked for up to two years ahead; past that the date alone counts.
+- "The first Tuesday of October", "the last Friday of the month" (next month's if this
+  month's has passed), "the 20th of next month", "3 Fridays from now" (the third Friday
+  after today).
+
+Offsets and durations
+- Hours, minutes and seconds are elapsed time ("in 90 minutes" is 90 real minutes, also
+  across a DST change); days, weeks, months and years are calendar steps keeping the
+  wall-clock time ("in 2 days" at 10:00 -> 10:00 two days later).
+- "1 hour 30" = 1 h 30 min; "a minute and a half" = 90 s; months count as 30 days and
+  years as 365 days only when a length is needed (timers, limits).
+- "3 days ago" resolves (to the past); creating a reminder for it is refused as past.
+
+Recurrences (RFC 5545 RRULE, expanded with dateutil.rrule)
+- BYHOUR/BYMINUTE/UNTIL are local wall-clock values; a daily 07:00 stays at 07:00 local
+  across DST. Hourly/minutely repeats are elapsed time. Without a clock time a
+  day-or-longer repeat uses the default time (or the part of day: "every morning").
+  "until June" ends before June 1st; "until June 15" includes that day; "for 2 weeks"
+  ends two weeks from now; "5 times" is COUNT=5.
+- "every other Tuesday" / "every 3 days": the count starts at the first matching time
+  after now (the next Tuesday), not at the week the request was made in.
+- slots["when"] is the first occurrence; store it and pass it as dtstart to
+  next_occurrence(rrule, dtstart, after) to get the following ones.
+
+Daylight saving time
+- A wall time that does not exist (spring forward: 02:30 on the last Sunday of March in
+  Europe/Berlin, second Sunday of March in America/New_York) moves forward by the gap,
+  to 03:30. A wall time that exists twice (fall back) means the first one (summer time).
+
+Bad input (an error sentence, never an exception from extract_slots)
+- impossible clock times ("at 25:99"), dates ("February 30th"), negative or zero
+  offsets, zero intervals ("every 0 hours"), times in the past ("yesterday"),
+  and anything beyond 100 years ("in 99999999 years").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+
+from . import clock as clk
+from . import dates as dts
+from . import recurrence as rec
+from .durations import DURATION, DURATION_RE, Span, parse_duration
+from .settings import TimeSettings
+from .text import MONTH_NUM, Text, normalize
+from .zones import iso, localize, utc
+
+MAX_YEARS = 100
+MAX_SECONDS = MAX_YEARS * 365 * 86400
+
+
+class TimeParseError(ValueError):
+    """Time words that cannot be resolved; str(err) is a short sentence to speak."""
+
+
+@dataclass
+class TimeValue:
+    """What resolve_expression found: kind "datetime" | "duration" | "recurrence"."""
+
+    kind: str
+    value: Any  # aware datetime | int seconds | {"rrule": str, "next": [ISO, ...]}
+    grain: str  # "second" | "minute" | "hour" | "day"
+
+
+@dataclass
+class Found:
+    """Pieces of time found in one utterance, before they are combined."""
+
+    date: date | None = None
+    date_named: bool = False  # a day was named (today, Friday, the 3rd, ...)
+    today_named: bool = False  # "today", "this morning", "tonight": no rolling to tomorrow
+    clock: clk.Clock | None = None
+    part: str | None = None
+    offset: Span | None = None
+    offset_base: int = 0  # days: "from tomorrow" = 1
+    duration: Span | None = None
+    recur: rec.RecurSpec | None = None
+    until: datetime | None = None
+    repeat_for: Span | None = None  # "every 30 minutes for 3 hours"
+    now: bool = False  # "now", "right now"
+    start: date | None = None
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def anything(self) -> bool:
+        return any(x is not None for x in (self.date, self.clock, self.part, self.offset,
+                                           self.duration, self.recur))
+
+
+_OFFSETS = [
+    (re.compile(rf"\b(?:in|within|after) (?:another |the next |about )?(?P<dur>{DURATION})(?: from now| later| time)?\b"), 0),
+    (re.compile(rf"\b(?P<dur>{DURATION}) (?:from now|later|hence|from here)\b"), 0),
+    (re.compile(rf"\b(?P<dur>{DURATION}) from today\b"), 0),
+    (re.compile(rf"\b(?P<dur>{DURATION}) (?:from|after) tomorrow\b"), 1),
+    (re.compile(rf"\b(?P<dur>{DURATION}) (?:ago|before now|earlier)\b"), -1),
+]
+_NOW = re.compile(r"\b(?:at )?(?:right )?now\b")
+_PART = re.compile(
+    r"\b(?:(?P<this>this|tomorrow|in the|at|on|during the|every) )?(?P<part>morning|afternoon|evening|night)\b")
+_UNTIL_MONTH = re.compile(rf"^(?:the end of )?(?P<mon>{dts.MON})(?: (?P<y>\d{{4}}))?\b")
+
+
+class _Scanner:
+    """Runs the grammar passes over a canonical string, masking what each pass used."""
+
+    def __init__(self, s: str) -> None:
+        self.work = s
+        self.spans: list[tuple[int, int]] = []
+
+    def take(self, m: re.Match[str], offset: int = 0) -> None:
+        a, b = m.start() + offset, m.end() + offset
+        self.spans.append((a, b))
+        self.work = self.work[:a] + "#" * (b - a) + self.work[b:]
+
+    def take_span(self, a: int, b: int) -> None:
+        self.spans.append((a, b))
+        self.work = self.work[:a] + "#" * (b - a) + self.work[b:]
+
+
+def scan(s: str, today: date, *, recurrence: bool = True, alarm: bool = False,
+         bare_duration: bool = False) -> Found:
+    """Find every time piece in canonical string `s`. Errors land in Found.error."""
+    f = Found()
+    sc = _Scanner(s)
+    try:
+        _scan(sc, f, today, recurrence=recurrence, alarm=alarm, bare_duration=bare_duration)
+    except (clk.ClockError, dts.DateError, rec.RecurrenceError) as exc:
+        f.error = str(exc)
+    except (ValueError, OverflowError):
+        f.error = "I could not work out that time."
+    f.spans = sc.spans
+    return f
+
+
+def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
+          bare_duration: bool) -> None:
+    if recurrence and rec.CUE.search(sc.work):
+        m = rec.UNTIL.search(sc.work)
+        if m:
+            sc.take_span(m.start(), m.start("rest"))
+            f.until, used = _until(m["rest"], today)
+            sc.take_span(m.start("rest"), m.start("rest") + used)
+        m = rec.START.search(sc.work)
+        if m:
+            sub = scan(m["rest"].split(" at ")[0], today, recurrence=False)
+            if sub.date and not sub.error:
+                f.start = sub.date
+                sc.take_span(m.start(), m.start("rest") + max(b for _, b in sub.spans))
+        spans: list[tuple[int, int]] = []
+        try:
+            spec = rec.scan(sc.work, spans)
+        finally:
+            for a, b in spans:
+                sc.take_span(a, b)
+        m = re.search(r"\bfor (?P<dur>" + DURATION + r")\b", sc.work)
+        if m and spec.freq and not spec.count:  # "every day for 2 weeks"
+            f.repeat_for = parse_duration(m["dur"])
+            sc.take(m)
+        f.recur = spec
+    for rx, base in _OFFSETS:
+        m = rx.search(sc.work)
+        if m:
+            sc.take(m)
+            span = parse_duration(m["dur"])
+            if base < 0:  # "3 days ago": a past moment (create intents then refuse it)
+                span.negative, base = not span.negative, 0
+                if span.negative:
+                    span = Span(-span.years, -span.months, -span.days, -span.seconds)
+            elif span.negative:
+                raise dts.DateError("A time offset cannot be negative.")
+            if abs(span.total_seconds()) > MAX_SECONDS:
+                raise dts.DateError(f"That is too far away; I can look up to {MAX_YEARS} years ahead.")
+            if span.total_seconds() == 0 and base == 0:
+                raise dts.DateError("That offset is zero; say how long from now.")
+            f.offset, f.offset_base = span, base
+            break
+    for rx, handler in dts.DATE_PATTERNS:
+        m = rx.search(sc.work)
+        if m:
+            sc.take(m)
+            f.date = handler(m, today)  # type: ignore[operator]
+            f.date_named = True
+            break
+    _scan_clock(sc, f, alarm)
+    for rx, days, part in dts.RELATIVE_DAYS:
+        m = rx.search(sc.work)
+        if m:
+            if f.date is None:
+                f.date = today + timedelta(days=days)
+                f.date_named = True
+                f.today_named = days == 0
+            if part:
+                f.part = part
+            sc.take(m)
+            break
+    m = _PART.search(sc.work)
+    if m:
+        f.part = f.part if f.part == "night" and m["part"] == "night" else m["part"]
+        if m["this"] == "this" and f.date is None:
+            f.date, f.date_named, f.today_named = today, True, True
+        elif m["this"] == "tomorrow" and f.date is None:
+            f.date, f.date_named = today + timedelta(days=1), True
+        sc.take(m)
+    m = _NOW.search(sc.work)
+    if m and not f.anything:
+        f.now = True
+        sc.take(m)
+    if bare_duration and f.offset is None:
+        m = DURATION_RE.search(sc.work)
+        if m:
+            span = parse_duration(m.group(0))
+            if span.negative:
+                raise dts.DateError("A duration cannot be negative.")
+            f.duration = span
+            sc.take(m)
+
+
+def _scan_clock(sc: _Scanner, f: Found, alarm: bool) -> None:
+    for rx, kind in clk.PATTERNS:
+        m = rx.search(sc.work)
+        if m:
+            sc.take(m)
+            f.clock = clk.clock_from_match(m, kind)
+            return
+    if alarm:
+        m = clk.FOR_HOUR.search(sc.work)
+        if m:
+            f.clock = clk.clock_from_match(m, "h")
+            sc.take(m)
+
+
+def _until(rest: str, today: date) -> tuple[datetime, int]:
+    """The last moment of an "until ..." phrase, and how many chars of `rest` it used."""
+    m = _UNTIL_MONTH.match(rest)
+    if m and not re.match(rf"^(?:the end of )?{dts.MON} (?:the )?\d", rest):
+        y = dts.year_of(m["y"])
+        month = MONTH_NUM[m["mon"]]
+        if rest.startswith("the end of"):
+            yy, mm = dts.add_months(date(y or today.year, month, 1), 1)
+            first = date(yy, mm, 1)
+        else:
+            first = date(y or today.year, month, 1)
+        if y is None and first <= today:
+            first = first.replace(year=first.year + 1)
+        return datetime.combine(first, time()) - timedelta(seconds=1), m.end()
+    bare = re.match(r"^(\d{1,2})\b(?! ?(?:sec|min|hour|day|week|month|year|th|am|pm|oclock|[:./]))", rest)
+    if bare:  # "until 5": an hour
+        rest = "at " + rest
+    sub = scan(rest if rest.startswith("at ") else rest.split(" at ")[0], today, recurrence=False)
+    if sub.error:
+        raise dts.DateError(sub.error)
+    if sub.date is None and sub.clock is not None:  # "every hour until 6pm": today
+        c = sub.clock
+        h = c.hour if c.settled or c.hour >= 7 else c.hour + 12
+        return datetime.combine(today, time(h % 24, c.minute)), max(b for _, b in sub.spans) - (3 if bare else 0)
+    if sub.date is None:
+        raise dts.DateError("I could not tell until when it should repeat.")
+    used = max(b for _, b in sub.spans)
+    if sub.clock is not None:
+        return datetime.combine(sub.date, time(sub.clock.hour % 24, sub.clock.minute)), used
+    return datetime.combine(sub.date, time(23, 59, 59)), used
+
+
+# --------------------------------------------------------------------------- combining
+
+def _hour_for(c: clk.Clock, part: str | None, *, future_day: bool, alarm: bool) -> tuple[int, int]:
+    """Settle am/pm for a clock time; returns (hour 0-23, extra days)."""
+    if c.settled:
+        return c.hour, (1 if c.midnight else 0)
+    h = c.hour
+    if part == "morning":
+        return h % 12, 0
+    if part in ("afternoon", "evening"):
+        return (h % 12) + 12, 0
+    if part in ("night", "tonight"):
+        if h == 12:
+            return 0, 1
+        if h <= 5:
+            return h, 1
+        return h % 12 + 12, 0
+    if future_day:
+        said = c.said_hour or h
+        if alarm or 7 <= said <= 12:
+            return h % 12 if h != 12 else 12, 0
+        return h % 12 + 12, 0
+    return h, 0  # caller picks am/pm by what comes next
+
+
+def _next_clock(now: datetime, c: clk.Clock, zone: Any) -> datetime:
+    """The next wall time `c` (either half of the day if ambiguous), strictly after now."""
+    base = now.replace(tzinfo=None, second=0, microsecond=0)
+    hours = [c.hour % 24] if c.settled else [c.hour % 12, c.hour % 12 + 12]
+    best: datetime | None = None
+    for d in (0, 1):
+        for h in hours:
+            cand = localize(datetime.combine(base.date() + timedelta(days=d), time(h, c.minute, c.second)), zone)
+            if utc(cand) > utc(now) and (best is None or utc(cand) < utc(best)):
+                best = cand
+    assert best is not None
+    return best
+
+
+def combine(f: Found, now: datetime, settings: TimeSettings, *, alarm: bool = False,
+            day_start: bool = False) -> tuple[datetime | None, str]:
+    """Combine found pieces into one aware moment and its grain (or None if there is none)."""
+    zone = settings.zone
+    local_now = now.astimezone(zone)
+    today = local_now.date()
+    if f.offset is not None:
+        sp = f.offset
+        base = local_now.replace(tzinfo=None) + timedelta(days=f.offset_base)
+        shifted = base + relativedelta(years=sp.years, months=sp.months, days=sp.days)
+        # calendar part in wall time, elapsed part in UTC (aware + timedelta is wall time)
+        moment = (localize(shifted, zone).astimezone(UTC)
+                  + timedelta(seconds=sp.seconds)).astimezone(zone)
+        if f.clock is None and f.part is None:
+            if sp.seconds == 0 and day_start:  # list/cancel "in 2 days": that day
+                return localize(datetime.combine(moment.date(), time()), zone), "day"
+            return moment, "second" if sp.seconds else "day"
+        f = Found(date=moment.date(), date_named=True, clock=f.clock, part=f.part)
+    if f.date is None and f.clock is None and f.part is None:
+        if f.now:
+            return local_now, "second"
+        return None, "day"
+    if f.clock is not None:
+        c = f.clock
+        if f.date is None and f.part is None:
+            if alarm and not c.settled:  # alarms: an hour alone is in the morning (12 is noon)
+                c = clk.Clock(c.hour % 12 if c.hour != 12 else 12, c.minute, True, second=c.second)
+            if c.midnight:
+                return localize(datetime.combine(today + timedelta(days=1), time()), zone), "minute"
+            return _next_clock(local_now, c, zone), "minute"
+        if f.date is None:  # part of day, no day: today if still ahead, else tomorrow
+            h, extra = _hour_for(c, f.part, future_day=False, alarm=alarm)
+            cand = localize(datetime.combine(today + timedelta(days=extra), time(h, c.minute, c.second)), zone)
+            if utc(cand) <= utc(local_now):
+                cand = localize(datetime.combine(today + timedelta(days=extra + 1), time(h, c.minute, c.second)), zone)
+            return cand, "minute"
+        future_day = f.date != today
+        if not c.settled and f.part is None and not future_day:
+            # "today at 5": the next 5 o'clock today
+            for h in (c.hour % 12, c.hour % 12 + 12):
+                cand = localize(datetime.combine(f.date, time(h, c.minute, c.second)), zone)
+                if utc(cand) > utc(local_now):
+                    return cand, "minute"
+            return localize(datetime.combine(f.date, time(c.hour % 12 + 12, c.minute)), zone), "minute"
+        h, extra = _hour_for(c, f.part, future_day=future_day, alarm=alarm)
+        return localize(datetime.combine(f.date + timedelta(days=extra), time(h, c.minute, c.second)), zone), "minute"
+    # no clock time
+    if f.part is not None:
+        t = settings.part_time(f.part)
+        d = f.date
+        if d is None:
+            d = today
+            if utc(localize(datetime.combine(d, t), zone)) <= utc(local_now):
+                d = today + timedelta(days=1)
+        return localize(datetime.combine(d, t), zone), "hour"
+    assert f.date is not None
+    if day_start:
+        return localize(datetime.combine(f.date, time()), zone), "day"
+    t = settings.default_time
+    if f.date == today:
+        for cand_t in (t, settings.afternoon, settings.evening, settings.night):
+            if cand_t >= t and utc(localize(datetime.combine(today, cand_t), zone)) > utc(local_now):
+                t = cand_t
+                break
+    return localize(datetime.combine(f.date, t), zone), "day"
+
+
+def recurrence_value(f: Found, now: datetime, settings: TimeSettings, *, alarm: bool = False
+                     ) -> dict[str, Any]:
+    """{"rrule": str, "next": [3 ISO]} for a Found with a recurrence; raises TimeParseError."""
+    spec = f.recur
+    assert spec is not None
+    zone = settings.zone
+    local_now = now.astimezone(zone)
+    if f.date is not None and spec.freq in (None, "YEARLY", "MONTHLY") and not spec.byday:
+        if spec.freq in (None, "YEARLY") and f.date_named and spec.bymonthday is None:
+            spec.freq = spec.freq or "YEARLY"
+            if spec.freq == "YEARLY":
+                spec.bymonth, spec.bymonthday = f.date.month, f.date.day
+        elif spec.freq == "MONTHLY" and spec.bymonthday is None:
+            spec.bymonthday = f.date.day
+    elif f.date is not None and f.start is None:
+        f.start = f.date
+    if spec.freq is None:
+        raise TimeParseError("I could not tell how often to repeat that.")
+    hour = minute = None
+    if spec.freq not in rec.SUBDAILY:
+        part = spec.part or f.part
+        if f.clock is not None:
+            h, _ = _hour_for(f.clock, part, future_day=True, alarm=alarm)
+            hour, minute = h % 24, f.clock.minute
+        elif part:
+            t = settings.part_time(part)
+            hour, minute = t.hour, t.minute
+        else:
+            hour, minute = settings.default_time.hour, settings.default_time.minute
+    until = f.until
+    if f.repeat_for is not None:
+        sp = f.repeat_for
+        until = local_now.replace(tzinfo=None, microsecond=0) + relativedelta(
+            years=sp.years, months=sp.months, days=sp.days, seconds=int(sp.seconds))
+    rule = rec.build_rrule(spec, hour, minute, until)
+    start_naive = local_now.replace(tzinfo=None, second=0, microsecond=0)
+    if f.start is not None and f.start > local_now.date():
+        start_naive = datetime.combine(f.start, time())
+    dtstart = localize(start_naive, zone)
+    after = now if utc(dtstart) <= utc(now) else utc(dtstart) - timedelta(seconds=1)
+    if spec.interval > 1 and spec.freq not in rec.SUBDAILY:
+        # "every other Tuesday": the first one is the next Tuesday, and the count of
+        # weeks starts there (not at the week the request was made in).
+        single = rec.build_rrule(dataclasses.replace(spec, interval=1, count=None), hour, minute, None)
+        first = rec.next_occurrence(single, dtstart, after)
+        if first is not None:
+            dtstart, after = first, utc(first) - timedelta(seconds=1)
+    try:
+        nxt = rec.upcoming(rule, dtstart, after, 3)
+    except (ValueError, OverflowError):
+        raise TimeParseError("I could not work out when that repeats.") from None
+    if not nxt:
+        raise TimeParseError("That repeat has no times left in the future.")
+    return {"rrule": rule, "next": [iso(d) for d in nxt]}
+
+
+def resolve_expression(expr: str, now: datetime, settings: TimeSettings) -> TimeValue:
+    """Resolve a bare time expression ("tomorrow at 5pm", "ninety seconds", "every Monday").
+
+    `now` is aware (naive means settings.zone). Raises TimeParseError with a speakable
+    sentence when the words name an impossible time or none at all.
+    """
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=settings.zone)
+    if len(expr) > 400:
+        raise TimeParseError("That is too long to be a time.")
+    t = normalize(expr)
+    local_now = now.astimezone(settings.zone)
+    f = scan(t.norm, local_now.date(), bare_duration=True)
+    if f.error:
+        raise TimeParseError(f.error)
+    if f.recur is not None:
+        return TimeValue("recurrence", recurrence_value(f, now, settings), "minute")
+    if f.duration is not None and f.date is None and f.clock is None and f.offset is None:
+        secs = f.duration.total_seconds()
+        if secs > MAX_SECONDS:
+            raise TimeParseError(f"That is too long; I can count up to {MAX_YEARS} years.")
+        return TimeValue("duration", round(secs), "second")
+    moment, grain = combine(f, now, settings)
+    if moment is None:
+        raise TimeParseError("I did not hear a time in that.")
+    return TimeValue("datetime", moment, grain)
+
+
+def now_in(settings: TimeSettings) -> datetime:
+    return datetime.now(UTC).astimezone(settings.zone)
+
+
+__all__ = [
+    "Found",
+    "Text",
+    "TimeParseError",
+    "TimeValue",
+    "combine",
+    "normalize",
+    "recurrence_value",
+    "resolve_expression",
+    "scan",
+]
