@@ -57,6 +57,7 @@ class MqttConfig:
     discovery: bool = True
     discovery_prefix: str = "homeassistant"
     hermes: bool = False
+    hermes_handle: bool = True  # act on hermes/nlu/query requests (false: only answer the NLU query)
 
 
 @dataclass(frozen=True)

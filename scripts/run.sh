@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
   echo "==> starting a local Mosquitto on 127.0.0.1:1883"
-  mosquitto -p 1883 -d
+  mosquitto -c scripts/mosquitto-local.conf -d
   sleep 0.5
 fi
 echo "==> assistant run (try: mosquitto_pub -t assistant/default/command -m 'set a timer for 10 minutes')"

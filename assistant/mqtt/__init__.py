@@ -1,0 +1,1 @@
+"""MQTT: commands and replies, events, Home Assistant discovery, Hermes compatibility."""

@@ -108,7 +108,9 @@ def configs(cfg: Config) -> list[tuple[str, dict[str, Any]]]:
 def state_payload(state: dict[str, Any]) -> dict[str, Any]:
     """The retained entity state, with the three keys HA's templates read."""
     nxt = state.get("next_reminder")
-    return {"next_reminder": nxt if nxt else None,
+    if hasattr(nxt, "isoformat"):
+        nxt = nxt.isoformat()
+    return {"next_reminder": str(nxt) if nxt else None,
             "pending_reminders": int(state.get("pending_reminders") or 0),
             "active_timers": int(state.get("active_timers") or 0)}
 

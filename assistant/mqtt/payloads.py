@@ -38,6 +38,8 @@ class Command:
 
 def check_site(site: str, known: list[str], accept_any: bool) -> str | None:
     """None if `site` may be served, else the reason it may not."""
+    if site in known:
+        return None
     if not SITE_RE.match(site):
         return (f"site name {site[:70]!r} is not valid: use 1-64 letters, digits, '_', '-' or '.'")
     if not accept_any and site not in known:

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Installs the assistant for production on a Debian-like box (run as root), idempotently:
+#   - Debian runtime packages (python3-venv, PortAudio, espeak-ng, ALSA tools; Mosquitto with
+#     --with-mosquitto),
+#   - a virtualenv at /opt/assistant/venv: torch==2.13.0 (CPU wheel) first, then this project
+#     with its `export` and `whisper` extras,
+#   - the intent model exported into /opt/assistant/models,
+#   - /etc/assistant/config.toml from config.toml when absent (an admin's file is never
+#     overwritten), with [storage] in /var/lib/assistant and [nlu] model_dir pointing at
+#     /opt/assistant/models,
+#   - the systemd unit, enabled and started when systemd runs.
+#
+# Usage: sudo scripts/install.sh [--with-mosquitto] [--no-export] [--no-start] [--dry-run]
+#        sudo scripts/install.sh --uninstall [--purge]
+#   --with-mosquitto  also install and start a local Mosquitto broker (Debian package).
+#   --no-export       runtime only: no torch/transformers/optimum and no model export; copy
+#                     the exported models (an `assistant export-model` folder) from another
+#                     machine into /opt/assistant/models yourself.
+#   --no-start        install and enable the unit but do not (re)start it.
+#   --dry-run         print the commands instead of running them.
+#   --print-config    print the config.toml this script would install, then exit.
+#   --uninstall       stop and remove the unit and /opt/assistant; keeps the config and the
+#                     state (reminders) unless --purge is given too.
+set -euo pipefail
+
+SRC="$(cd "$(dirname "$0")/.." && pwd)"
+PREFIX=/opt/assistant
+VENV="$PREFIX/venv"
+MODELS="$PREFIX/models"
+ETC=/etc/assistant
+CONFIG="$ETC/config.toml"
+STATE=/var/lib/assistant
+UNIT_NAME=assistant.service
+UNIT=/etc/systemd/system/$UNIT_NAME
+TORCH="torch==2.13.0"
+
+with_mosquitto=0 export=1 start=1 dry=0 uninstall=0 purge=0 print_config=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-mosquitto) with_mosquitto=1 ;;
+    --no-export) export=0 ;;
+    --no-start) start=0 ;;
+    --dry-run) dry=1 ;;
+    --uninstall) uninstall=1 ;;
+    --purge) purge=1 ;;
+    --print-config) print_config=1 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
+run() {  # run a command, or print it with --dry-run
+  if [ "$dry" = 1 ]; then printf '+ %s\n' "$*"; else "$@"; fi
+}
+# The reference config.toml with its two relative paths pointed at the production folders.
+production_config() {
+  local out
+  out="$(sed -e "s|^path = \"state/assistant.db\"|path = \"$STATE/assistant.db\"|" \
+             -e "s|^model_dir = \"models\"|model_dir = \"$MODELS\"|" "$SRC/config.toml")"
+  grep -q "^path = \"$STATE/assistant.db\"" <<<"$out" && grep -q "^model_dir = \"$MODELS\"" <<<"$out" \
+    || die "config.toml no longer has the [storage] path / [nlu] model_dir lines to rewrite"
+  printf '# Installed by scripts/install.sh; edit freely, it is never overwritten.\n%s\n' "$out"
+}
+# systemd is the init system right now (what sd_booted() checks); false in containers/chroots.
+systemd_running() { [ -d /run/systemd/system ]; }
+
+if [ "$print_config" = 1 ]; then production_config; exit 0; fi
+if [ "$dry" = 0 ] && [ "$(id -u)" -ne 0 ]; then
+  die "run as root (sudo scripts/install.sh ...)"
+fi
+
+# --- uninstall ----------------------------------------------------------------------------
+if [ "$uninstall" = 1 ]; then
+  if systemd_running && [ -e "$UNIT" ]; then
+    say "stopping and disabling $UNIT_NAME"
+    run systemctl disable --now "$UNIT_NAME" || true
+  fi
+  say "removing $UNIT and $PREFIX"
+  run rm -f "$UNIT"
+  systemd_running && run systemctl daemon-reload
+  run rm -rf "$PREFIX"
+  if [ "$purge" = 1 ]; then
+    say "purging $ETC, $STATE and /var/cache/assistant (reminders are deleted)"
+    # DynamicUser keeps the real folders under /var/lib/private and /var/cache/private.
+    run rm -rf "$ETC" "$STATE" /var/lib/private/assistant /var/cache/assistant \
+      /var/cache/private/assistant
+  else
+    say "kept $ETC (config) and $STATE (reminders); --uninstall --purge removes them"
+  fi
+  exit 0
+fi
+
+# --- checks -------------------------------------------------------------------------------
+command -v apt-get >/dev/null || die "apt-get not found: this script is for Debian-like systems"
+[ -f "$SRC/pyproject.toml" ] && [ -f "$SRC/config.toml" ] && [ -f "$SRC/systemd/$UNIT_NAME" ] \
+  || die "$SRC does not look like the assistant source tree (pyproject.toml, config.toml, systemd/)"
+
+# --- Debian packages ----------------------------------------------------------------------
+pkgs=(python3 python3-venv python3-pip libportaudio2 libasound2-plugins alsa-utils espeak-ng)
+[ "$with_mosquitto" = 1 ] && pkgs+=(mosquitto mosquitto-clients)
+say "Debian packages: ${pkgs[*]}"
+run apt-get update -qq
+run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || die "Python 3.11 or newer is needed (python3 is $(python3 --version 2>&1))"
+
+# The unit's SupplementaryGroups=audio needs the group (Debian's base-passwd has it).
+if ! getent group audio >/dev/null; then
+  say "creating the system group audio"
+  run groupadd --system audio
+fi
+
+# --- virtualenv ---------------------------------------------------------------------------
+say "virtualenv in $VENV"
+run install -d -m 0755 "$PREFIX"
+[ -x "$VENV/bin/python" ] || run python3 -m venv "$VENV"
+run "$VENV/bin/pip" install -q --upgrade pip
+if [ "$export" = 1 ]; then
+  # torch first and pinned: pip then takes the CPU wheel and nothing pulls a CUDA build.
+  run "$VENV/bin/pip" install -q "$TORCH"
+  run "$VENV/bin/pip" install -q "$SRC[export,whisper]"
+else
+  run "$VENV/bin/pip" install -q "$SRC[whisper]"
+fi
+run install -m 0644 "$SRC/README.md" "$PREFIX/README.md"
+
+# --- configuration ------------------------------------------------------------------------
+run install -d -m 0755 "$ETC"
+if [ -e "$CONFIG" ]; then
+  say "keeping the existing $CONFIG (compare with $SRC/config.toml for new keys)"
+else
+  say "writing $CONFIG (state in $STATE, models in $MODELS)"
+  tmp="$(mktemp)"
+  production_config >"$tmp"
+  # Root-owned and world-readable: the dynamic service user reads it; secrets never go in it.
+  run install -m 0644 "$tmp" "$CONFIG"
+  rm -f "$tmp"
+fi
+
+# --- model --------------------------------------------------------------------------------
+run install -d -m 0755 "$MODELS"
+if [ "$export" = 1 ]; then
+  say "exporting the intent model into $MODELS (skipped when already up to date)"
+  run "$VENV/bin/assistant" export-model --config "$CONFIG" --model-dir "$MODELS"
+  run chmod -R a+rX "$MODELS"
+elif [ "$dry" = 0 ] && ! find "$MODELS" -name '*.onnx' -print -quit | grep -q .; then
+  say "WARNING: no model in $MODELS: copy an exported models folder there before starting"
+fi
+
+# --- systemd unit -------------------------------------------------------------------------
+say "installing $UNIT"
+run install -m 0644 "$SRC/systemd/$UNIT_NAME" "$UNIT"
+if systemd_running; then
+  run systemctl daemon-reload
+  if [ "$with_mosquitto" = 1 ]; then run systemctl enable --now mosquitto; fi
+  if [ "$start" = 0 ]; then
+    run systemctl enable "$UNIT_NAME"
+  elif systemctl is-active --quiet "$UNIT_NAME"; then
+    say "restarting the running service on the new version"
+    run systemctl enable "$UNIT_NAME"
+    run systemctl restart "$UNIT_NAME"
+  else
+    run systemctl enable --now "$UNIT_NAME"
+  fi
+  say "done: systemctl status assistant; journalctl -u assistant -f"
+else
+  say "systemd is not running here (container or chroot): the unit is installed but not started"
+  say "run it in the foreground with: $VENV/bin/assistant run --config $CONFIG"
+fi
