@@ -53,16 +53,19 @@ class Daemon:
         self.assistant = Assistant(self.cfg, schedule=True)
         log.info("model %s loaded in %.2f s", self.cfg.nlu.variant, time.monotonic() - t0)
 
+        # Outputs first: items that came due while we were down fire during the restore,
+        # and their events must reach MQTT (paho queues them until connected) and the speaker.
+        self._start_speaker()
+        self._start_mqtt()
+        self.assistant.listeners.append(self._announce)
+        self.assistant.change_listeners.append(self._publish_state)
+
         sdnotify.status("restoring the schedule")
         self.assistant.start()
         r = self.assistant.restored
         log.info("schedule restored: %d pending, %d fired late, %d missed",
                  r.get("scheduled", 0), r.get("late", 0), r.get("missed", 0))
-
-        self._start_speaker()
-        self._start_mqtt()
-        self.assistant.listeners.append(self._announce)
-        self.assistant.change_listeners.append(self._publish_state)
+        self._publish_state()
         self._start_voice()
 
         self.watchdog = sdnotify.Watchdog(self.healthy)
