@@ -107,9 +107,12 @@ class SpeechConfig:
     wake_word: str = "hey assistant"  # empty: always listening
     wake_threshold: float = 1e-20
     vad_aggressiveness: int = 2
-    silence_s: float = 0.8
+    silence_s: float = 0.6
     max_utterance_s: float = 10.0
     threads: int = 1
+    retry_s: float = 10.0  # retry a missing or vanished microphone this often
+    whisper_trim: bool = True  # encode only the utterance's length (10 s minimum), not 30 s
+    beam_size: int = 5
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ class TtsConfig:
     voice: str = ""
     output_device: str = ""  # aplay -D value; empty = the default
     command: list[str] = field(default_factory=list)  # extra: a custom command reading text on stdin
+    wav_dir: str = ""  # write spoken replies as WAV files here instead of playing them
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,8 @@ _POSITIVE = {
     ("scheduler", "alarm_repeat_s"), ("scheduler", "alarm_timeout_s"),
     ("scheduler", "snooze_default_s"), ("scheduler", "dialogue_timeout_s"),
     ("scheduler", "missed_after_s"), ("speech", "sample_rate"), ("speech", "silence_s"),
-    ("speech", "max_utterance_s"), ("speech", "threads"),
+    ("speech", "max_utterance_s"), ("speech", "threads"), ("speech", "retry_s"),
+    ("speech", "beam_size"),
 }
 
 

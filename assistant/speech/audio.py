@@ -23,6 +23,7 @@ SAMPLE_BYTES = 2
 _FORMAT_PCM = 1
 _FORMAT_FLOAT = 3
 _FORMAT_EXTENSIBLE = 0xFFFE
+_SUPPORTED = {(1, 8), (1, 16), (1, 24), (1, 32), (3, 32), (3, 64)}
 
 
 class AudioError(ValueError):
@@ -87,10 +88,10 @@ def _parse_riff(data: bytes) -> tuple[np.ndarray, int]:
     tag, channels, rate, bits = fmt
     if channels < 1 or rate < 1000 or rate > 384000:
         raise AudioError(f"corrupt WAV: {channels} channels at {rate} Hz")
-    width = bits // 8
-    frame = width * channels
-    if frame == 0:
-        raise AudioError(f"corrupt WAV: {bits} bits per sample")
+    if (tag, bits) not in _SUPPORTED:
+        raise AudioError(f"unsupported WAV encoding (format {tag}, {bits} bits); convert it with "
+                         "`sox in.wav -r 16000 -c 1 -b 16 -e signed out.wav`")
+    frame = bits // 8 * channels
     usable = len(pcm) - len(pcm) % frame
     raw = pcm[:usable]
     if tag == _FORMAT_PCM and bits == 8:
@@ -106,11 +107,8 @@ def _parse_riff(data: bytes) -> tuple[np.ndarray, int]:
         x = (np.frombuffer(raw, "<i4").astype(np.float64) / 2147483648.0).astype(np.float32)
     elif tag == _FORMAT_FLOAT and bits == 32:
         x = np.nan_to_num(np.frombuffer(raw, "<f4").astype(np.float32))
-    elif tag == _FORMAT_FLOAT and bits == 64:
+    else:  # _FORMAT_FLOAT, 64 bits
         x = np.nan_to_num(np.frombuffer(raw, "<f8")).astype(np.float32)
-    else:
-        raise AudioError(f"unsupported WAV encoding (format {tag}, {bits} bits); convert it with "
-                         "`sox in.wav -r 16000 -c 1 -b 16 -e signed out.wav`")
     if x.size == 0:
         raise AudioError("the WAV holds no audio samples")
     return np.clip(x, -1.0, 1.0).reshape(-1, channels), rate
@@ -129,13 +127,14 @@ def resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
         h = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(taps)
         h /= h.sum()
         x = np.convolve(x, h.astype(np.float32), mode="same")
-    count = int(round(x.size * dst / src))
+    count = round(x.size * dst / src)
     t = np.arange(count, dtype=np.float64) * (src / dst)
     return np.interp(t, np.arange(x.size), x).astype(np.float32)
 
 
 def float_to_pcm(x: np.ndarray) -> bytes:
-    return (np.clip(x, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    """float32 in [-1, 1] to s16le (exact inverse of pcm_to_float)."""
+    return np.clip(np.round(x * 32768.0), -32768, 32767).astype("<i2").tobytes()
 
 
 def pcm_to_float(pcm: bytes) -> np.ndarray:
@@ -159,5 +158,14 @@ def duration_s(pcm: bytes, rate: int = RATE) -> float:
     return len(pcm) / (SAMPLE_BYTES * rate)
 
 
-__all__ = ["AudioError", "load_wav", "decode_wav", "resample", "float_to_pcm", "pcm_to_float",
-           "pcm_to_wav", "duration_s", "RATE"]
+__all__ = [
+    "RATE",
+    "AudioError",
+    "decode_wav",
+    "duration_s",
+    "float_to_pcm",
+    "load_wav",
+    "pcm_to_float",
+    "pcm_to_wav",
+    "resample",
+]

@@ -10,7 +10,9 @@ device problem is logged once, as one line, and retried every `retry_s` seconds.
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +38,9 @@ class DeviceError(RuntimeError):
 
 def open_sounddevice() -> Any:
     """Import sounddevice (which starts PortAudio), or a DeviceError that says what to install."""
+    alsa_conf = os.environ.get("ALSA_CONFIG_PATH")
+    if alsa_conf and not os.path.isfile(alsa_conf):  # alsa-lib aborts the process on this
+        raise DeviceError(f"ALSA_CONFIG_PATH={alsa_conf} does not exist; unset it or fix the path")
     try:
         import sounddevice as sd
     except OSError as exc:
@@ -48,7 +53,7 @@ def find_input(sd: Any, device: str) -> tuple[int | str | None, str, int]:
     spec: int | str | None = int(device) if device.strip().isdigit() else (device or None)
     try:
         info = sd.query_devices(spec, kind="input")
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         what = f"matching {device!r} " if device else ""
         raise DeviceError(f"no audio input device {what}found ({str(exc).splitlines()[0]}); "
                           "check `arecord -l` / `python -m sounddevice`, or set "
@@ -113,7 +118,7 @@ class Listener:
                 if self._stop.is_set():
                     break
                 raise DeviceError("the audio stream ended")
-            except Exception as exc:  # every failure here is a device problem, never fatal
+            except Exception as exc:  # noqa: BLE001 (a device problem, never fatal)
                 msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 self.error = msg
                 if msg != self._last_error:
@@ -125,18 +130,20 @@ class Listener:
 
     def _reinit_portaudio(self) -> None:
         """Let PortAudio see devices plugged in since the last try."""
+        sd = sys.modules.get("sounddevice")
+        if sd is None:
+            return  # never imported (it failed, or the config is bad): the next try imports it
         try:
-            import sounddevice as sd
-
+            open_sounddevice()  # the same checks as the first import (bad ALSA config aborts)
             sd._terminate()
             sd._initialize()
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 (best effort)
             pass
 
     def _capture(self) -> None:
         sd = open_sounddevice()
-        spec, name, _default_rate = find_input(sd, self.device)
-        blocks: queue.Queue[bytes] = queue.Queue(maxsize=int(60 * 10))  # 60 s of 100 ms blocks
+        spec, name, default_rate = find_input(sd, self.device)
+        blocks: queue.Queue[bytes] = queue.Queue(maxsize=60 * 10)  # 60 s of 100 ms blocks
 
         def callback(indata: Any, frames: int, _time: Any, status: Any) -> None:
             try:
@@ -144,8 +151,9 @@ class Listener:
             except queue.Full:
                 self.dropped_blocks += 1
 
-        with sd.RawInputStream(samplerate=self.rate, blocksize=self.rate // 10, device=spec,
-                               channels=1, dtype="int16", callback=callback) as stream:
+        self.segmenter.reset()
+        stream = self._open_stream(sd, spec, name, default_rate, callback)
+        with stream:
             log.info("listening on %r at %d Hz%s", name, self.rate,
                      f", wake word {self.wake_phrase!r}" if self.wake else ", always listening")
             if self._last_error:
@@ -163,6 +171,23 @@ class Listener:
                     continue
                 last = time.monotonic()
                 self.feed(self._to_16k(chunk))
+
+    def _open_stream(self, sd: Any, spec: int | str | None, name: str, default_rate: int,
+                     callback: Callable[..., None]) -> Any:
+        """A 16-bit mono stream at the configured rate, else at the device's own rate
+        (many USB microphones only do 44.1/48 kHz; we resample)."""
+        first_error: Exception | None = None
+        for rate in dict.fromkeys([self.cfg.speech.sample_rate, default_rate]):
+            try:
+                stream = sd.RawInputStream(samplerate=rate, blocksize=rate // 10, device=spec,
+                                           channels=1, dtype="int16", callback=callback)
+            except Exception as exc:  # noqa: BLE001
+                first_error = first_error or exc
+                continue
+            self.rate = rate
+            return stream
+        raise DeviceError(f"cannot open {name!r} for 16-bit mono capture: "
+                          f"{str(first_error).splitlines()[0] if first_error else 'unknown error'}")
 
     def _to_16k(self, chunk: bytes) -> bytes:
         if self.rate == RATE:
@@ -216,4 +241,4 @@ class Listener:
         return text
 
 
-__all__ = ["Listener", "DeviceError", "find_input", "open_sounddevice"]
+__all__ = ["DeviceError", "Listener", "find_input", "open_sounddevice"]

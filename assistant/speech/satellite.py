@@ -143,4 +143,4 @@ def frames(wav_pcm16k: bytes, frame_ms: int = 100) -> list[bytes]:
     return out + [END_MARKER]
 
 
-__all__ = ["SatelliteAudio", "frames", "is_end_marker", "END_MARKER"]
+__all__ = ["END_MARKER", "SatelliteAudio", "frames", "is_end_marker"]

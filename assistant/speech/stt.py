@@ -75,4 +75,4 @@ def make_recognizer(cfg: Config, phrases: list[str] | None = None) -> SpeechToTe
     raise SpeechError(f"[speech] engine = {engine!r}: expected one of {', '.join(ENGINES)}")
 
 
-__all__ = ["SpeechToText", "SpeechError", "make_recognizer", "ENGINES"]
+__all__ = ["ENGINES", "SpeechError", "SpeechToText", "make_recognizer"]

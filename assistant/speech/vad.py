@@ -121,4 +121,4 @@ def has_speech(pcm: bytes, aggressiveness: int = 1) -> bool:
     return voiced_frames(pcm, aggressiveness, stop_at=MIN_VOICED_FRAMES) >= MIN_VOICED_FRAMES
 
 
-__all__ = ["Segmenter", "segments", "has_speech", "voiced_frames", "FRAME_BYTES"]
+__all__ = ["FRAME_BYTES", "Segmenter", "has_speech", "segments", "voiced_frames"]

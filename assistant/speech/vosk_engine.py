@@ -51,7 +51,7 @@ class VoskSTT(SpeechToText):
         vosk.SetLogLevel(-1)
         try:
             self.model = vosk.Model(model_path=model_path)  # never by name/lang: those download
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             raise SpeechError(f"cannot load the Vosk model from {model_path}: {exc}") from None
         self.grammar: list[str] | None = None
         if phrases:
