@@ -33,6 +33,9 @@ STATE=/var/lib/assistant
 UNIT_NAME=assistant.service
 UNIT=/etc/systemd/system/$UNIT_NAME
 TORCH="torch==2.13.0"
+# The venv's interpreter must live outside /root and /home: the unit's ProtectHome=yes hides
+# them, so a venv made from e.g. a pyenv Python under /root cannot start as a service.
+PYTHON="${PYTHON:-/usr/bin/python3}"
 
 with_mosquitto=0 export=1 start=1 dry=0 uninstall=0 purge=0 print_config=0
 for arg in "$@"; do
@@ -104,8 +107,12 @@ say "Debian packages: ${pkgs[*]}"
 run apt-get update -qq
 run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
 
-python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-  || die "Python 3.11 or newer is needed (python3 is $(python3 --version 2>&1))"
+[ -x "$PYTHON" ] || die "$PYTHON not found: install python3 (or set PYTHON=/path/to/python3.11+)"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || die "Python 3.11 or newer is needed ($PYTHON is $("$PYTHON" --version 2>&1))"
+case "$(readlink -f "$PYTHON")" in
+  /root/*|/home/*) die "$PYTHON lives under /root or /home, which the service cannot see (ProtectHome=yes); use a system Python (PYTHON=/usr/bin/python3)" ;;
+esac
 
 # The unit's SupplementaryGroups=audio needs the group (Debian's base-passwd has it).
 if ! getent group audio >/dev/null; then
@@ -116,7 +123,13 @@ fi
 # --- virtualenv ---------------------------------------------------------------------------
 say "virtualenv in $VENV"
 run install -d -m 0755 "$PREFIX"
-[ -x "$VENV/bin/python" ] || run python3 -m venv "$VENV"
+if [ -x "$VENV/bin/python" ]; then
+  case "$(readlink -f "$VENV/bin/python")" in
+    /root/*|/home/*) say "re-creating $VENV: its Python is under /root or /home (hidden from the service)"
+                     run rm -rf "$VENV" ;;
+  esac
+fi
+[ -x "$VENV/bin/python" ] && [ "$dry" = 0 ] || run "$PYTHON" -m venv "$VENV"
 run "$VENV/bin/pip" install -q --upgrade pip
 if [ "$export" = 1 ]; then
   # torch first and pinned: pip then takes the CPU wheel and nothing pulls a CUDA build.
