@@ -187,4 +187,4 @@ def test_huge_subject_is_refused_without_storing(make):
     assert not r.ok and a.store.pending() == []
     assert "too long" in r.speech
     r = say(a, "remind me to " + "buy milk " * 30 + "at 5 pm")  # 300 characters: long but fine
-    assert r.ok and len(a.store.pending()) == 1
+    assert r.ok and len(a.store.pending()) == 1, r.speech

@@ -1,0 +1,59 @@
+"""Clean request text before it reaches the model.
+
+Speech-to-text, MQTT and typed input all arrive here: control characters and odd
+whitespace are removed, the text is lowercased (the model is uncased anyway, and our
+example sentences are written like speech-to-text output), and very long input is cut
+to the model's window (not rejected) so one pasted page cannot cost seconds.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+MAX_CHARS = 600  # well past the 128-token window; the tokenizer truncates the rest
+# Spoken commands are short (the longest of 644 real requests has 22 words); past this
+# many words the rest is rambling that would only dilute the mean-pooled embedding.
+MAX_WORDS = 40
+_WS = re.compile(r"\s+")
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
+                         "\u2013": "-", "\u2014": "-"})
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    text: str  # what the model sees: lowercased, at most MAX_WORDS words / MAX_CHARS chars
+    full: str  # cleaned but neither lowercased nor truncated: what the slot parser sees
+    truncated: bool
+    letters: int  # letters of any script
+    latin_letters: int  # a-z after folding accents
+
+
+def clean(text: str, max_chars: int = MAX_CHARS, max_words: int = MAX_WORDS) -> Cleaned:
+    """Strip control/format characters, unify quotes, collapse whitespace, lowercase, truncate."""
+    if not isinstance(text, str):
+        text = str(text)
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
+    full = _WS.sub(" ", text).strip()
+    text = full.lower()
+    truncated = len(text) > max_chars
+    if truncated:
+        cut = text[:max_chars]
+        text = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    words = text.split(" ")
+    if len(words) > max_words:
+        truncated = True
+        text = " ".join(words[:max_words])
+    letters = sum(1 for c in text if c.isalpha())
+    latin = sum(1 for c in unicodedata.normalize("NFKD", text) if "a" <= c <= "z")
+    return Cleaned(text, full, truncated, letters, latin)
+
+
+def looks_english(c: Cleaned) -> bool:
+    """Enough Latin letters to be worth classifying; other scripts are out of scope."""
+    return c.latin_letters >= 2 and c.latin_letters >= 0.7 * c.letters
+
+
+__all__ = ["MAX_CHARS", "Cleaned", "clean", "looks_english"]
