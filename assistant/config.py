@@ -365,7 +365,19 @@ def replace(cfg: Config, **sections: Any) -> Config:
 
 
 __all__ = [
-    "Config", "ConfigError", "MqttConfig", "StorageConfig", "TimeConfig", "NluConfig",
-    "SchedulerConfig", "SpeechConfig", "TtsConfig", "LogConfig", "load", "from_dict",
-    "replace", "zone_from_name", "parse_hhmm",
+    "Config",
+    "ConfigError",
+    "LogConfig",
+    "MqttConfig",
+    "NluConfig",
+    "SchedulerConfig",
+    "SpeechConfig",
+    "StorageConfig",
+    "TimeConfig",
+    "TtsConfig",
+    "from_dict",
+    "load",
+    "parse_hhmm",
+    "replace",
+    "zone_from_name",
 ]

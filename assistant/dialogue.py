@@ -9,35 +9,36 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from assistant.store.db import Item
     from skills.base import FollowUp
 
 YES = re.compile(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|of course|please do|do it|go ahead|"
-                 r"confirm|correct|right|absolutely|that's right)\b", re.I)
+                 r"confirm|correct|right|absolutely|that's right)\b", re.IGNORECASE)
 NO = re.compile(r"^\s*(no|nope|nah|don't|do not|cancel|stop|never ?mind|forget it|"
-                r"not now|leave it|abort)\b", re.I)
+                r"not now|leave it|abort)\b", re.IGNORECASE)
 STOP_ALARM = re.compile(r"^\s*(stop|turn (it )?off|dismiss|shut up|quiet|enough|"
-                        r"i'?m (up|awake)|alarm off|stop (the )?alarm|ok(ay)?)\b", re.I)
+                        r"i'?m (up|awake)|alarm off|stop (the )?alarm|ok(ay)?)\b", re.IGNORECASE)
 
 
 @dataclass
 class SiteState:
     site: str
-    follow_up: "FollowUp | None" = None
+    follow_up: FollowUp | None = None
     follow_up_ts: float = 0.0
-    last_fired: "Item | None" = None
+    last_fired: Item | None = None
     last_fired_ts: float = 0.0
     ringing: dict[str, Callable[[], None]] = field(default_factory=dict)  # item id -> stop fn
 
-    def ask(self, follow_up: "FollowUp") -> None:
+    def ask(self, follow_up: FollowUp) -> None:
         self.follow_up = follow_up
         self.follow_up_ts = time.monotonic()
 
-    def pending(self, timeout_s: float) -> "FollowUp | None":
+    def pending(self, timeout_s: float) -> FollowUp | None:
         if self.follow_up and time.monotonic() - self.follow_up_ts > timeout_s:
             self.follow_up = None
         return self.follow_up

@@ -14,9 +14,10 @@ import statistics
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from assistant import phrasing
 from assistant.config import Config
@@ -30,7 +31,7 @@ from skills.base import Context, FollowUp, Response
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1000  # a spoken request is far shorter; longer ones are refused, not cut
-SNOOZE_RE = re.compile(r"^\s*(please\s+)?snooze\b", re.I)
+SNOOZE_RE = re.compile(r"^\s*(please\s+)?snooze\b", re.IGNORECASE)
 EventListener = Callable[[Event], None]
 
 
@@ -158,7 +159,7 @@ class Assistant:
         res = extract_slots(text, follow.intent, ctx.now, self.settings)
         merged = dict(follow.slots)
         if follow.missing == "subject":
-            subject = re.sub(r"^(to|about|that|for)\s+", "", text.strip(" .!?"), flags=re.I)
+            subject = re.sub(r"^(to|about|that|for)\s+", "", text.strip(" .!?"), flags=re.IGNORECASE)
             merged["subject"] = subject
         elif follow.missing == "when":
             if not (res.slots.get("when") or res.slots.get("recurrence")) and not res.error:

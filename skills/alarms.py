@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from assistant.store.db import Item
-
 from skills.base import Context
 from skills.scheduled import ScheduledSkill
 

@@ -8,10 +8,11 @@ recognizer is built from them at start, so adding a skill needs no training step
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from assistant.events import ParseResult
 
@@ -33,7 +34,7 @@ class FollowUp:
     intent: str
     slots: dict[str, Any]
     missing: str | None = None
-    action: Callable[["Context"], "Response"] | None = None
+    action: Callable[[Context], Response] | None = None
 
 
 @dataclass
@@ -42,27 +43,27 @@ class Response:
     ok: bool = True
     error: str | None = None
     follow_up: FollowUp | None = None
-    items: list["Item"] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
 
 
 @dataclass
 class Context:
-    cfg: "Config"
-    store: "Store"
-    scheduler: "Scheduler | None"
+    cfg: Config
+    store: Store
+    scheduler: Scheduler | None
     site: str
     now: datetime
-    state: "SiteState"
-    settings: "TimeSettings"
+    state: SiteState
+    settings: TimeSettings
 
-    def save(self, item: "Item") -> "Item":
+    def save(self, item: Item) -> Item:
         """Commit first, then schedule: the reply may only say 'done' once it is stored."""
         self.store.add(item)
         if self.scheduler is not None:
             self.scheduler.schedule(item)
         return item
 
-    def reschedule(self, item: "Item") -> None:
+    def reschedule(self, item: Item) -> None:
         if self.scheduler is not None:
             self.scheduler.schedule(item)
 
@@ -96,8 +97,8 @@ def words(text: str | None) -> set[str]:
     return {w for w in re.findall(r"[a-z0-9']+", (text or "").lower()) if w not in _STOP}
 
 
-def match_items(items: list["Item"], text: str, slots: dict[str, Any],
-                now: datetime) -> list["Item"]:
+def match_items(items: list[Item], text: str, slots: dict[str, Any],
+                now: datetime) -> list[Item]:
     """Items a cancel/query request points at: by subject or label words, then by time."""
     query = words(slots.get("subject")) | words(slots.get("label"))
     if not query:

@@ -7,7 +7,6 @@ from datetime import datetime, time
 from assistant import phrasing
 from assistant.events import ParseResult
 from assistant.store.db import Item
-
 from skills.base import Context, Response
 from skills.scheduled import ScheduledSkill
 

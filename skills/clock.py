@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from assistant import phrasing
 from assistant.events import ParseResult
-
 from skills.base import Context, Response, Skill
 
 

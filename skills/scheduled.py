@@ -13,7 +13,6 @@ from typing import Any
 from assistant import phrasing
 from assistant.events import ParseResult
 from assistant.store.db import MAX_SUBJECT, Item
-
 from skills.base import ALL_RE, LAST_RE, Context, FollowUp, Response, Skill, match_items
 
 MAX_AHEAD = timedelta(days=366 * 5)

@@ -7,7 +7,6 @@ from datetime import timedelta
 from assistant import phrasing
 from assistant.events import ParseResult
 from assistant.store.db import Item
-
 from skills.base import ALL_RE, Context, FollowUp, Response, Skill, match_items
 
 MAX_TIMER_S = 99 * 86400

@@ -5,20 +5,10 @@ from zoneinfo import ZoneInfo
 
 from assistant.scheduling.scheduler import Scheduler
 from assistant.store.db import Item, Store
+from tests.fixtures.clock import Clock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NY = ZoneInfo("America/New_York")
-
-
-class Clock:
-    def __init__(self, dt: datetime) -> None:
-        self.ts = dt.timestamp()
-
-    def __call__(self) -> float:
-        return self.ts
-
-    def set(self, dt: datetime) -> None:
-        self.ts = dt.timestamp()
 
 
 def daily(zone: ZoneInfo, start: datetime, hour: int = 7) -> Item:

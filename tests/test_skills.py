@@ -1,6 +1,6 @@
 """Skills through the real pipeline (real model, real SQLite file), as conversations."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -8,20 +8,10 @@ import pytest
 from assistant import config
 from assistant.events import Request
 from assistant.pipeline import Assistant
+from tests.fixtures.clock import Clock
 from tests.fixtures.daemon import write_config
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-class Clock:
-    def __init__(self, dt: datetime) -> None:
-        self.ts = dt.timestamp()
-
-    def __call__(self) -> float:
-        return self.ts
-
-    def advance(self, seconds: float) -> None:
-        self.ts += seconds
 
 
 @pytest.fixture(scope="module")

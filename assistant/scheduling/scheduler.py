@@ -18,8 +18,8 @@ import math
 import threading
 import time
 from collections import deque
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -56,7 +56,7 @@ class Scheduler:
         self.missed_after_s = missed_after_s
         self.clock = clock
         self._aps = BackgroundScheduler(
-            timezone=timezone.utc,
+            timezone=UTC,
             executors={"default": ThreadPoolExecutor(max_workers=2)},
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 3},
         )
@@ -106,7 +106,7 @@ class Scheduler:
         return math.ceil(ts * 100) / 100
 
     def _add_wakeup(self, ts: float) -> None:
-        run_at = datetime.fromtimestamp(ts, timezone.utc)
+        run_at = datetime.fromtimestamp(ts, UTC)
         self._aps.add_job(self.process_due, DateTrigger(run_date=run_at), id=f"wake-{ts:.2f}",
                           replace_existing=True)
 

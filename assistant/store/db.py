@@ -16,10 +16,11 @@ import logging
 import sqlite3
 import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
@@ -88,7 +89,7 @@ class Item:
         }
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "Item":
+    def from_row(cls, row: dict[str, Any]) -> Item:
         return cls(**{k: row[k] for k in _COLUMNS if k in row})
 
 
@@ -96,7 +97,7 @@ _COLUMNS = tuple(Item.__dataclass_fields__)
 
 
 def _now_ts() -> float:
-    return datetime.now(timezone.utc).timestamp()
+    return datetime.now(UTC).timestamp()
 
 
 def _translate(exc: sqlite3.Error, path: Path) -> StoreError:
