@@ -33,6 +33,7 @@ class Variant:
     name: str
     layers: int = 6
     quant: str = "fp32"  # fp32 | int8
+    vocab: int = 0  # 0 = full vocabulary; else keep BERT ids < vocab + our tokens (vocab.py)
 
 
 VARIANTS: dict[str, Variant] = {
@@ -41,6 +42,9 @@ VARIANTS: dict[str, Variant] = {
     # Layer-pruned (bottom layers kept, no distillation yet: issue 8 adds that).
     "l4-int8": Variant("l4-int8", 4, "int8"),
     "l3-int8": Variant("l3-int8", 3, "int8"),
+    # Vocabulary-pruned (issue 8): word-embedding rows cut to ~9k (assistant/nlu/vocab.py).
+    "l4v-int8": Variant("l4v-int8", 4, "int8", vocab=8000),
+    "l3v-int8": Variant("l3v-int8", 3, "int8", vocab=8000),
 }
 DEFAULT_VARIANT = "l6-int8"
 
@@ -59,7 +63,10 @@ def source_model_dir() -> tuple[Path, str]:
 
 
 def recipe(variant: Variant, source_version: str) -> dict[str, Any]:
-    return {"export_version": EXPORT_VERSION, "source_version": source_version, **asdict(variant)}
+    spec = asdict(variant)
+    if not spec["vocab"]:
+        del spec["vocab"]  # so variants made before vocab pruning keep their recipe
+    return {"export_version": EXPORT_VERSION, "source_version": source_version, **spec}
 
 
 def export_model(model_dir: Path, variant: str = DEFAULT_VARIANT, force: bool = False,
@@ -91,12 +98,15 @@ def export_model(model_dir: Path, variant: str = DEFAULT_VARIANT, force: bool = 
         fp32 = _fp32_onnx(model_dir, spec, src, src_version, work, progress)
         out = work / "out"
         out.mkdir()
+        onnx_src, tok_src = fp32 / "model.onnx", fp32 / "tokenizer.json"
+        if spec.vocab:
+            onnx_src, tok_src = _prune_vocab(spec, onnx_src, tok_src, work, progress)
         if spec.quant == "int8":
             progress(f"{variant}: quantizing to int8 (dynamic, per-channel)")
-            _quantize_int8(fp32 / "model.onnx", out / "model.onnx")
+            _quantize_int8(onnx_src, out / "model.onnx")
         else:
-            shutil.copy2(fp32 / "model.onnx", out / "model.onnx")
-        _write_tokenizer(fp32 / "tokenizer.json", out / "tokenizer.json")
+            shutil.copy2(onnx_src, out / "model.onnx")
+        _write_tokenizer(tok_src, out / "tokenizer.json")
         progress(f"{variant}: embedding the training sentences, calibrating the threshold")
         from assistant.nlu.artifacts import build_artifacts
 
@@ -177,6 +187,22 @@ def _prune_layers(src: Path, out: Path, layers: int) -> None:
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
         if (src / name).exists():
             sh.copy2(src / name, out / name)
+
+
+def _prune_vocab(spec: Variant, onnx_path: Path, tok_path: Path, work: Path,
+                 progress: Callable[[str], None]) -> tuple[Path, Path]:
+    """Slice the embedding rows and renumber the tokenizer (see assistant/nlu/vocab.py)."""
+    from assistant.nlu.training import training_rows
+    from assistant.nlu.vocab import kept_token_ids, prune_onnx, prune_tokenizer
+
+    data = json.loads(tok_path.read_text(encoding="utf-8"))
+    kept = kept_token_ids(data, (r[0] for r in training_rows()), spec.vocab)
+    progress(f"{spec.name}: keeping {len(kept)} of {len(data['model']['vocab'])} word pieces")
+    onnx_out, tok_out = work / "vocab.onnx", work / "vocab-tokenizer.json"
+    prune_onnx(onnx_path, onnx_out, kept)
+    tok_out.write_text(json.dumps(prune_tokenizer(data, kept), ensure_ascii=False),
+                       encoding="utf-8")
+    return onnx_out, tok_out
 
 
 def _optimum_export(encoder: Path, out: Path) -> None:
