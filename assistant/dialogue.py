@@ -61,3 +61,7 @@ class Dialogues:
             if name not in self._sites:
                 self._sites[name] = SiteState(name)
             return self._sites[name]
+
+    def all(self) -> list[SiteState]:
+        with self._lock:
+            return list(self._sites.values())

@@ -72,7 +72,7 @@ class Assistant:
             self.restored = self.scheduler.start()
 
     def stop(self) -> None:
-        for state in list(self.dialogues._sites.values()):
+        for state in self.dialogues.all():
             state.stop_ringing()
         if self.scheduler is not None:
             self.scheduler.stop()
