@@ -218,7 +218,8 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("speech", "engine"): ("whisper", "pocketsphinx", "vosk"),
     ("tts", "engine"): ("espeak-ng", "flite", "hermes", "none", "command"),
     ("log", "level"): ("DEBUG", "INFO", "WARNING", "ERROR"),
-    ("nlu", "variant"): ("l6-fp32", "l6-int8", "l3-int8", "l3v-int8", "l4-int8", "l4v-int8"),
+    ("nlu", "variant"): ("l6-fp32", "l6-int8", "l3-int8", "l3v-int8", "l4-int8", "l4v-int8",
+                         "l2d-int8", "l1d-int8"),
 }
 _POSITIVE = {
     ("mqtt", "port"), ("mqtt", "keepalive_s"), ("mqtt", "max_payload_bytes"),

@@ -60,18 +60,21 @@ def measure(variant: str, model_dir: Path, rows: list[dict], calls: int, tmp: Pa
             "model_mb": round((folder / "model.onnx").stat().st_size / 1e6, 1),
             "p50_ms": round(speed["p50_ms"], 2), "p99_ms": round(speed["p99_ms"], 2),
             "classify_p50_ms": round(speed["classify_p50_ms"], 2),
+            "encode_p50_ms": round(speed["encode_p50_ms"], 2),
+            "encode_p99_ms": round(speed["encode_p99_ms"], 2),
             "rss_mb": round(speed["rss_mb"], 0),
             "in_scope_acc": round(acc["in_scope_acc"], 3), "oos_recall": round(acc["oos_recall"], 3)}
 
 
 def table(rows: list[dict]) -> str:
     head = ["variant", "params (M)", "folder MB", "model.onnx MB", "parse p50 ms", "p99 ms",
-            "classify p50 ms", "peak RSS MB", "in-scope acc", "OOS recall"]
+            "classify p50 ms", "encoder p50 ms", "encoder p99 ms", "peak RSS MB", "in-scope acc", "OOS recall"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         out.append(f"| {r['variant']} | {r['params'] / 1e6:.1f} | {r['size_mb']:.1f} | "
                    f"{r['model_mb']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-                   f"{r['classify_p50_ms']:.2f} | {r['rss_mb']:.0f} | {r['in_scope_acc']:.3f} | "
+                   f"{r['classify_p50_ms']:.2f} | {r['encode_p50_ms']:.2f} | "
+                   f"{r['encode_p99_ms']:.2f} | {r['rss_mb']:.0f} | {r['in_scope_acc']:.3f} | "
                    f"{r['oos_recall']:.3f} |")
     return "\n".join(out)
 

@@ -53,9 +53,16 @@ for i in range({calls}):
     s = sents[i % len(sents)]
     t = time.perf_counter(); p.classify(s); cls.append((time.perf_counter() - t) * 1000)
 cls.sort()
+enc = []
+for i in range({calls}):
+    s = sents[i % len(sents)]
+    t = time.perf_counter(); p.recognizer.encoder.embed([s], batch_size=1)
+    enc.append((time.perf_counter() - t) * 1000)
+enc.sort()
 q = lambda xs, f: xs[min(len(xs) - 1, int(f * len(xs)))]
 print(json.dumps({{"load_s": load_s, "p50_ms": q(lat, .5), "p99_ms": q(lat, .99),
     "classify_p50_ms": q(cls, .5), "classify_p99_ms": q(cls, .99),
+    "encode_p50_ms": q(enc, .5), "encode_p99_ms": q(enc, .99),
     "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 

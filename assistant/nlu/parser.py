@@ -56,15 +56,18 @@ def load_head(folder: Path, digest: str) -> SoftmaxHead | None:
 
 
 def seed_cache(cache: EmbeddingCache, folder: Path) -> None:
-    """Preload the embeddings computed at export (float16) so a changed sentence set
-    only embeds the sentences that are new."""
+    """Preload the embeddings computed at export (int8 per row, or float16 in exports made
+    before that) so a changed sentence set only embeds the sentences that are new."""
     path = folder / SEED_FILE
     if not path.exists():
         return
     try:
         with np.load(path, allow_pickle=False) as z:
-            for t, v in zip(z["texts"].tolist(), z["vecs"]):
-                cache.data.setdefault(t, v.astype(np.float32))
+            vecs = z["vecs"].astype(np.float32)
+            if "scale" in z.files:
+                vecs *= z["scale"][:, None]
+            for t, v in zip(z["texts"].tolist(), vecs):
+                cache.data.setdefault(t, v)
     except BAD_NPZ:
         log.warning("%s is unreadable; embedding the sentences instead", path)
 
