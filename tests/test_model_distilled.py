@@ -86,6 +86,14 @@ def test_distilled_export_files_manifest_and_rerun(quick_l1d: tuple[Path, dict])
     assert stamp["distill"]["teacher_layers_kept"] == [0]
     with np.load(out / "l1d-int8" / "embeddings.npz") as z:  # int8 seed cache + row scales
         assert z["vecs"].dtype == np.int8 and z["scale"].shape == (len(z["texts"]),)
+    from assistant.nlu.embedder import Embedder
+    from assistant.nlu.parser import SEED_FILE, seed_vectors
+
+    seeds = seed_vectors(out / "l1d-int8" / SEED_FILE)
+    texts = list(seeds)[::2000]
+    fresh = Embedder(out / "l1d-int8").embed(texts, batch_size=1)
+    cos = (np.stack([seeds[t] for t in texts]) * fresh).sum(axis=1)
+    assert cos.min() > 0.999, cos  # the int8 seed is the embedding, to rounding
 
 
 @pytest.mark.slow

@@ -132,11 +132,11 @@ def test_parser_refuses_a_corrupt_model(model_dir: Path, tmp_path: Path) -> None
 def test_held_out_template_lines(model_dir: Path) -> None:
     """Fit on most template lines, test on lines the head never saw."""
     from assistant.nlu.artifacts import measure
+    from assistant.nlu.parser import SEED_FILE, seed_vectors
     from assistant.nlu.training import is_held_out, training_rows
 
     rows = training_rows()
-    with np.load(model_dir / VARIANT / "embeddings.npz") as z:
-        vec = dict(zip(z["texts"].tolist(), z["vecs"].astype(np.float32)))
+    vec = seed_vectors(model_dir / VARIANT / SEED_FILE)
     X = np.stack([vec[r[0]] for r in rows])
     held = np.array([is_held_out(r[2]) for r in rows])
     y = [r[1] for r in rows]

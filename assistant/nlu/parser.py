@@ -55,19 +55,25 @@ def load_head(folder: Path, digest: str) -> SoftmaxHead | None:
         return None
 
 
+def seed_vectors(path: Path) -> dict[str, np.ndarray]:
+    """sentence -> float32 embedding from an export's seed file (int8 per row with a scale,
+    or float16 in exports made before that)."""
+    with np.load(path, allow_pickle=False) as z:
+        vecs = z["vecs"].astype(np.float32)
+        if "scale" in z.files:
+            vecs *= z["scale"][:, None]
+        return dict(zip(z["texts"].tolist(), vecs))
+
+
 def seed_cache(cache: EmbeddingCache, folder: Path) -> None:
-    """Preload the embeddings computed at export (int8 per row, or float16 in exports made
-    before that) so a changed sentence set only embeds the sentences that are new."""
+    """Preload the embeddings computed at export so a changed sentence set only embeds the
+    sentences that are new."""
     path = folder / SEED_FILE
     if not path.exists():
         return
     try:
-        with np.load(path, allow_pickle=False) as z:
-            vecs = z["vecs"].astype(np.float32)
-            if "scale" in z.files:
-                vecs *= z["scale"][:, None]
-            for t, v in zip(z["texts"].tolist(), vecs):
-                cache.data.setdefault(t, v)
+        for t, v in seed_vectors(path).items():
+            cache.data.setdefault(t, v)
     except BAD_NPZ:
         log.warning("%s is unreadable; embedding the sentences instead", path)
 
@@ -145,4 +151,4 @@ class Parser:
         return res.slots, res.error
 
 
-__all__ = ["HEAD_FILE", "SEED_FILE", "ModelError", "Parser", "rows_digest"]
+__all__ = ["HEAD_FILE", "SEED_FILE", "ModelError", "Parser", "rows_digest", "seed_vectors"]
