@@ -46,8 +46,9 @@ def read_manifest(model_dir: Path, variant: str) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelError(f"{label}: not found (model {variant!r} not exported); "
-                         f"run `assistant export-model --variant {variant}`") from None
+        raise ModelError(f"{path}: not found (model {variant!r} not exported there); run "
+                         f"`assistant export-model --variant {variant}` or set [nlu] model_dir"
+                         ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{label}: unreadable ({exc}); {FIX}") from None
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
