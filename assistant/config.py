@@ -58,6 +58,8 @@ class MqttConfig:
     discovery_prefix: str = "homeassistant"
     hermes: bool = False
     hermes_handle: bool = True  # act on hermes/nlu/query requests (false: only answer the NLU query)
+    # How long a command id is remembered: a repeat within this time gets the same reply.
+    command_memory_s: int = 86400
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class SchedulerConfig:
     missed_after_s: int = 6 * 3600
     alarm_repeat_s: int = 30
     alarm_timeout_s: int = 600
+    # A recurring alarm may not repeat more often than this (a per-second alarm is refused).
+    alarm_min_interval_s: int = 300
     snooze_default_s: int = 600
     calendar_notice_s: int = 900
     dialogue_timeout_s: int = 30
@@ -224,8 +228,10 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
 _POSITIVE = {
     ("mqtt", "port"), ("mqtt", "keepalive_s"), ("mqtt", "max_payload_bytes"),
     ("mqtt", "rate_limit_per_s"), ("mqtt", "rate_burst"), ("mqtt", "reconnect_min_s"),
-    ("mqtt", "reconnect_max_s"), ("mqtt", "stats_interval_s"), ("nlu", "threads"),
+    ("mqtt", "reconnect_max_s"), ("mqtt", "stats_interval_s"), ("mqtt", "command_memory_s"),
+    ("nlu", "threads"),
     ("scheduler", "alarm_repeat_s"), ("scheduler", "alarm_timeout_s"),
+    ("scheduler", "alarm_min_interval_s"),
     ("scheduler", "snooze_default_s"), ("scheduler", "dialogue_timeout_s"),
     ("scheduler", "missed_after_s"), ("speech", "sample_rate"), ("speech", "silence_s"),
     ("speech", "max_utterance_s"), ("speech", "threads"), ("speech", "retry_s"),

@@ -24,6 +24,7 @@ from assistant.config import Config
 from assistant.events import Event, Request
 
 log = logging.getLogger("assistant")
+OUTBOX_KEEP_S = 7 * 86400  # an event the broker never took is kept this long, then dropped
 
 
 def status_path(cfg: Config) -> Path:
@@ -91,7 +92,11 @@ class Daemon:
         from assistant.mqtt.service import MqttService
 
         self.mqtt = MqttService(self.cfg, self.assistant.handle, parse=self._parse,
-                                on_audio=self._on_audio)
+                                on_audio=self._on_audio, store=self.assistant.store)
+        # Fired events go through the store's outbox from now on (see assistant/mqtt/outbox.py).
+        self.assistant.outbox = True
+        if self.mqtt.poke_outbox not in self.assistant.outbox_listeners:
+            self.assistant.outbox_listeners.append(self.mqtt.poke_outbox)
         self.mqtt.start()
 
     def _start_voice(self) -> None:
@@ -129,7 +134,7 @@ class Daemon:
             self.speaker.say(reply.speech, site)
 
     def _announce(self, event: Event) -> None:
-        if self.mqtt is not None:
+        if self.mqtt is not None and not event.outboxed:  # outboxed: the publisher sends it
             self.mqtt.publish_event(event)
         if self.speaker is not None and event.speech:
             self.speaker.say(event.speech, event.site)
@@ -160,12 +165,15 @@ class Daemon:
 
     # -- main loop --------------------------------------------------------------------
     def serve(self) -> int:
-        last_status = last_stats = 0.0
+        last_status = last_stats = last_prune = 0.0
         while not self._stop.wait(0.5):
             if self._reload.is_set():
                 self._reload.clear()
                 self.reload()
             now = time.time()
+            if now - last_prune >= 3600:
+                last_prune = now
+                self._prune()
             if now - last_status < 5:
                 continue
             last_status = now
@@ -178,6 +186,17 @@ class Daemon:
             except Exception:
                 log.exception("periodic status update failed")
         return 0
+
+    def _prune(self) -> None:
+        """Forget command records past [mqtt] command_memory_s and events nobody took."""
+        try:
+            c, o = self.assistant.store.prune(self.cfg.mqtt.command_memory_s, OUTBOX_KEEP_S)
+            if o:
+                log.warning("dropped %d undelivered events older than %d days from the outbox",
+                            o, OUTBOX_KEEP_S // 86400)
+            log.debug("pruned %d command records", c)
+        except Exception as exc:
+            log.warning("cannot prune old command records: %s", exc)
 
     def request_stop(self, *_: Any) -> None:
         self._stop.set()
@@ -203,6 +222,9 @@ class Daemon:
             self._start_speaker()
         if new.mqtt != old.mqtt and self.mqtt is not None:
             self.mqtt.stop()
+            old_poke = self.mqtt.poke_outbox
+            if old_poke in self.assistant.outbox_listeners:
+                self.assistant.outbox_listeners.remove(old_poke)
             self._start_mqtt()
         for section in ("storage", "nlu", "speech", "time"):
             if getattr(new, section) != getattr(old, section):

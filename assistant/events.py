@@ -40,6 +40,9 @@ class Request:
     site: str = "default"
     id: str | None = None
     source: str = "cli"  # cli | mqtt | voice | hermes
+    # Identity for "act once": a repeated or redelivered request with the same key gets the
+    # recorded reply and no second action (MQTT: site + command id or correlation data).
+    key: str | None = None
 
 
 @dataclass
@@ -59,6 +62,12 @@ class Reply:
         if self.error is not None:
             out["error"] = self.error
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], site: str = "default", heard: str = "") -> Reply:
+        return cls(id=data.get("id"), ok=bool(data.get("ok")), intent=data.get("intent"),
+                   slots=data.get("slots") or empty_slots(), speech=data.get("speech") or "",
+                   error=data.get("error"), site=site, heard=heard)
 
 
 EVENT_TYPES = {
@@ -81,7 +90,24 @@ class Event:
     late_s: float
     site: str = "default"
     speech: str = ""
+    # Stable per occurrence (item id + fire number): consumers drop the rare duplicate that
+    # at-least-once delivery from the outbox can produce after a crash.
+    event_id: str = ""
+    # True when the MQTT publisher takes it from the store's outbox (not from the listener).
+    outboxed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type, "id": self.id, "subject": self.subject, "due": self.due,
-                "fired_at": self.fired_at, "late_s": round(self.late_s, 3)}
+                "fired_at": self.fired_at, "late_s": round(self.late_s, 3),
+                "event_id": self.event_id or self.id}
+
+    def to_record(self) -> dict[str, Any]:
+        """What the outbox keeps: the published JSON plus where it goes."""
+        return {**self.to_json(), "site": self.site}
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> Event:
+        return cls(type=data["type"], id=data["id"], subject=data.get("subject"),
+                   due=data.get("due", ""), fired_at=data.get("fired_at", ""),
+                   late_s=float(data.get("late_s") or 0.0), site=data.get("site", "default"),
+                   event_id=data.get("event_id", ""), outboxed=True)

@@ -58,9 +58,14 @@ class Assistant:
             from assistant.scheduling.scheduler import Scheduler
 
             self.scheduler = Scheduler(self.store, self._on_fire, cfg.scheduler.missed_after_s,
-                                       clock)
+                                       clock, record=self._record_fire,
+                                       on_batch=self._after_fires)
         self.listeners: list[EventListener] = []
         self.change_listeners: list[Callable[[], None]] = []
+        # Set by the daemon when an MQTT publisher drains the store's outbox: fired events
+        # are then recorded in the firing transaction and survive a crash until delivered.
+        self.outbox = False
+        self.outbox_listeners: list[Callable[[], None]] = []
         self.latencies_ms: deque[float] = deque(maxlen=500)
         self.started = time.time()
         self.restored: dict[str, int] = {}
@@ -86,24 +91,67 @@ class Assistant:
         t0 = time.perf_counter()
         parsed = ParseResult(req.text, "out_of_scope", 0.0, empty_slots())
         with self._lock:
+            if req.key:
+                again = self._recorded(req)
+                if again is not None:
+                    return again
             state = self.dialogues.site(req.site)
+            version = self.store.version
+            reply: Reply | None = None
             try:
-                parsed, resp = self._respond(req, state)
+                # The action and the record of its reply commit together (or not at all).
+                with self.store.transaction():
+                    parsed, resp = self._respond(req, state)
+                    reply = self._reply(req, parsed, resp)
+                    if req.key and not self.store.readonly:
+                        self.store.remember_command(req.key, reply.to_json())
             except StoreError as exc:
                 log.error("store error while serving %r on %s: %s", req.text, req.site, exc)
                 resp = Response("Sorry, I couldn't save that. " + str(exc).split(": ", 1)[-1],
                                 ok=False, error=str(exc))
+                reply = None
             except Exception as exc:
                 log.exception("failed to serve %r on site %s", req.text, req.site)
                 resp = Response("Sorry, something went wrong.", ok=False,
                                 error=f"internal error: {type(exc).__name__}: {exc}")
+                reply = None
+            if reply is None:
+                reply = self._reply(req, parsed, resp)
+                self._remember_failure(req, reply)
             if resp.follow_up is not None:
                 state.ask(resp.follow_up)
         self.latencies_ms.append((time.perf_counter() - t0) * 1000)
-        if resp.items or resp.follow_up is None:
+        if self.store.version != version:
             self._changed()
+        return reply
+
+    @staticmethod
+    def _reply(req: Request, parsed: ParseResult, resp: Response) -> Reply:
         return Reply(id=req.id, ok=resp.ok, intent=parsed.intent, slots=parsed.slots,
                      speech=resp.speech, error=resp.error, site=req.site, heard=req.text)
+
+    def _recorded(self, req: Request) -> Reply | None:
+        """The reply already given to this request key, when it is a repeat."""
+        assert req.key is not None
+        try:
+            stored = self.store.command_reply(req.key)
+        except StoreError as exc:
+            log.warning("cannot look up command %r: %s", req.key, exc)
+            return None
+        if stored is None:
+            return None
+        log.info("site %r: command id %r seen before; sending the same reply, not acting twice",
+                 req.site, req.id)
+        reply = Reply.from_json(stored, req.site, req.text)
+        reply.id = req.id
+        return reply
+
+    def _remember_failure(self, req: Request, reply: Reply) -> None:
+        if req.key and not self.store.readonly:
+            try:
+                self.store.remember_command(req.key, reply.to_json())
+            except StoreError as exc:
+                log.warning("cannot record the reply to command %r: %s", req.key, exc)
 
     def _context(self, site: str, state: SiteState) -> Context:
         return Context(self.cfg, self.store, self.scheduler, site, self.now(), state,
@@ -178,14 +226,23 @@ class Assistant:
         return parsed, self.intents[follow.intent].handle(ctx, parsed)
 
     # -- events -----------------------------------------------------------------------
-    def _on_fire(self, item: Item, late_s: float, fired_ts: float) -> None:
-        state = self.dialogues.site(item.site)
-        event = Event(
+    def _event(self, item: Item, late_s: float, fired_ts: float) -> Event:
+        """The event of one firing; the same inputs give the same JSON (it is built twice:
+        once for the outbox inside the firing transaction, once for the listeners)."""
+        return Event(
             type=EVENT_TYPES[item.kind], id=item.id, subject=item.subject or item.label,
             due=item.due.isoformat(timespec="seconds"),
             fired_at=datetime.fromtimestamp(fired_ts, self.zone).isoformat(timespec="milliseconds"),
             late_s=late_s, site=item.site, speech=self._announcement(item, late_s),
+            event_id=f"{item.id}-{item.fire_count + 1}", outboxed=self.outbox,
         )
+
+    def _record_fire(self, item: Item, late_s: float, fired_ts: float) -> dict[str, Any] | None:
+        return self._event(item, late_s, fired_ts).to_record() if self.outbox else None
+
+    def _on_fire(self, item: Item, late_s: float, fired_ts: float) -> None:
+        state = self.dialogues.site(item.site)
+        event = self._event(item, late_s, fired_ts)
         state.last_fired = item
         state.last_fired_ts = time.monotonic()
         log.info("%s %s (%r) fired on %s, %.3f s late", item.kind, item.id, event.subject,
@@ -193,6 +250,16 @@ class Assistant:
         self._emit(event)
         if item.kind == "alarm":
             self._ring(event, state)
+
+    def _after_fires(self, count: int) -> None:
+        """Once per batch of fired items, not once per item: 1,000 timers due at once cost
+        one state update and one outbox drain, not a thousand."""
+        if self.outbox:
+            for poke in list(self.outbox_listeners):
+                try:
+                    poke()
+                except Exception:
+                    log.exception("outbox listener %r failed", poke)
         self._changed()
 
     def _announcement(self, item: Item, late_s: float) -> str:
@@ -210,16 +277,25 @@ class Assistant:
         return f"Coming up at {when}: {what}.{late}"
 
     def _ring(self, event: Event, state: SiteState) -> None:
-        """A ringing alarm repeats its event until stopped, snoozed or timed out."""
+        """A ringing alarm repeats its event until stopped, snoozed or timed out.
+
+        One ringing per alarm: a new occurrence of a recurring alarm replaces the older one,
+        so "stop" silences every ringing of it."""
         stop = threading.Event()
         repeat, timeout = self.cfg.scheduler.alarm_repeat_s, self.cfg.scheduler.alarm_timeout_s
 
         def loop() -> None:
             deadline = time.monotonic() + timeout
+            n = 0
             while not stop.wait(repeat) and time.monotonic() < deadline:
-                self._emit(event)
-            state.ringing.pop(event.id, None)
+                n += 1
+                self._emit(replace(event, event_id=f"{event.event_id}-r{n}", outboxed=False))
+            if state.ringing.get(event.id) is stop.set:
+                state.ringing.pop(event.id, None)
 
+        older = state.ringing.get(event.id)
+        if older is not None:
+            older()
         state.ringing[event.id] = stop.set
         threading.Thread(target=loop, name=f"ring-{event.id}", daemon=True).start()
 
@@ -239,14 +315,15 @@ class Assistant:
 
     # -- inspection -------------------------------------------------------------------
     def entity_state(self) -> dict[str, Any]:
-        pending = self.store.pending()
-        reminders = [it for it in pending if it.kind in ("reminder", "alarm", "calendar")]
-        nxt = min(reminders, key=lambda it: it.fire_ts, default=None)
+        """HA sensor values from index-backed aggregates (no scan of every pending item)."""
+        summary = self.store.pending_summary()
+        by_kind = summary["by_kind"]
+        nxt = summary["next_not_timer"]
         return {
             "next_reminder": nxt.fire_at.isoformat(timespec="seconds") if nxt else None,
             "next_subject": (nxt.subject or nxt.label) if nxt else None,
-            "pending_reminders": len(reminders),
-            "active_timers": sum(1 for it in pending if it.kind == "timer"),
+            "pending_reminders": sum(n for k, n in by_kind.items() if k != "timer"),
+            "active_timers": by_kind.get("timer", 0),
         }
 
     def stats(self) -> dict[str, Any]:
@@ -257,16 +334,15 @@ class Assistant:
 def collect_stats(store: Store, started: float | None, latencies_ms: list[float],
                   lateness: Any = ()) -> dict[str, Any]:
     """The `assistant status` / `{root}/stats` figures."""
-    pending = store.pending()
+    summary = store.pending_summary()
     counts = store.counts()
-    nxt = pending[0] if pending else None
+    nxt = summary["next"]
     lat = sorted(latencies_ms)
     late = sorted(lateness)
     return {
         "uptime_s": round(time.time() - started, 1) if started else None,
-        "pending": len(pending),
-        "pending_by_kind": {k: sum(1 for it in pending if it.kind == k)
-                            for k in ("reminder", "alarm", "timer", "calendar")},
+        "pending": summary["total"],
+        "pending_by_kind": summary["by_kind"],
         "next_due": nxt.fire_at.isoformat(timespec="seconds") if nxt else None,
         "next_subject": (nxt.subject or nxt.label) if nxt else None,
         "fired": counts.get("fired", 0),

@@ -167,8 +167,9 @@ class ScheduledSkill(Skill):
                             error="nothing fired recently on this site")
         seconds = parsed.slots.get("duration_s") or ctx.cfg.scheduler.snooze_default_s
         ctx.state.stop_ringing()
-        due = ctx.now + timedelta(seconds=seconds)
-        item = Item(kind=fired.kind, due_ts=due.timestamp(), zone=fired.zone,
+        # Elapsed time: added in absolute (UTC) seconds, so a snooze across a DST change
+        # still lasts exactly `seconds`.
+        item = Item(kind=fired.kind, due_ts=ctx.now.timestamp() + seconds, zone=fired.zone,
                     subject=fired.subject, label=fired.label, site=ctx.site)
         ctx.save(item)
         if not fired.rrule:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from assistant import phrasing
 from assistant.events import ParseResult
 from assistant.store.db import Item
@@ -30,8 +28,9 @@ class Timers(Skill):
         if seconds <= 0 or seconds > MAX_TIMER_S:
             msg = "Timers can run from one second to 99 days."
             return Response(msg, ok=False, error=msg)
-        due = ctx.now + timedelta(seconds=seconds)
-        item = Item(kind="timer", due_ts=due.timestamp(), zone=ctx.settings.zone.key,
+        # Absolute seconds (UTC), not wall-clock arithmetic: "3 hours" at 00:30 on the night
+        # the clocks change still rings after 3 hours.
+        item = Item(kind="timer", due_ts=ctx.now.timestamp() + seconds, zone=ctx.settings.zone.key,
                     label=parsed.slots.get("label"), subject=parsed.slots.get("subject"),
                     duration_s=int(seconds), site=ctx.site)
         ctx.save(item)

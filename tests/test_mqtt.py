@@ -58,8 +58,9 @@ def test_mqtt5_response_topic_and_correlation_data(mosquitto, service_factory, p
     assert body(m)["id"] == "r1" and body(m)["speech"] == "kitchen: hi"
     assert m.properties.CorrelationData == b"\x00corr-7"
     assert m.properties.ContentType == "application/json"
-    # the reply went to the response topic only
-    assert not [x for x in p.drain(0.3) if x.topic.endswith("/reply")]
+    # ...and also to the site's reply topic (README: "also"; HA's "Last reply" sensor)
+    also = p.expect(on("assistant/kitchen/reply"))
+    assert body(also) == body(m)
 
 
 def test_several_sites_each_get_their_own_replies_in_order(mosquitto, service_factory, probe_factory):
@@ -177,8 +178,12 @@ def test_backlog_after_a_restart_is_not_cut_by_the_flood_limit(mosquitto, servic
     time.sleep(svc_grace() + 0.2)
     for i in range(6):  # a live flood afterwards is limited again
         p.publish("assistant/default/command", json.dumps({"text": "live", "id": f"l{i}"}))
-    live = [m for m in p.drain(0.8) if m.topic == "assistant/default/reply"]
-    assert 3 <= len(live) <= 4 and svc.snapshot()["rate_limited"] >= 2
+    live = [body(m) for m in p.drain(0.8) if m.topic == "assistant/default/reply"]
+    served = [r for r in live if r["ok"]]
+    busy = [r for r in live if not r["ok"]]
+    # every command is answered: the ones over the limit with "busy" and a retry hint
+    assert len(live) == 6 and 3 <= len(served) <= 4 and svc.snapshot()["rate_limited"] >= 2
+    assert all(r["error"].startswith("busy:") and r["retry_after_s"] > 0 for r in busy)
 
 
 def svc_grace() -> float:

@@ -121,7 +121,7 @@ def test_firing_emits_event_and_snooze_reschedules(make):
     a.scheduler.process_due()
     assert [e.type for e in events] == ["reminder.due"]
     ev = events[0].to_json()
-    assert set(ev) == {"type", "id", "subject", "due", "fired_at", "late_s"}
+    assert set(ev) == {"type", "id", "subject", "due", "fired_at", "late_s", "event_id"}
     assert ev["subject"] == "check the oven"
     r = say(a, "snooze for 5 minutes")
     assert r.ok and r.speech == "OK, snoozed for 5 minutes."

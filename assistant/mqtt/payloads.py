@@ -65,12 +65,7 @@ def parse_command(payload: bytes, site: str, max_bytes: int, source: str = "mqtt
         if "\x00" in stripped:
             raise PayloadError("command text contains a NUL character")
         return Command(Request(text=stripped, site=site, source=source))
-    try:
-        data = json.loads(stripped)
-    except json.JSONDecodeError as exc:
-        raise PayloadError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except RecursionError:
-        raise PayloadError("invalid JSON: nested too deeply") from None
+    data = load_json(stripped)
     if not isinstance(data, dict):
         raise PayloadError(f'expected a JSON object {{"text": ..., "id": ...}}, got {_kind(data)}')
     raw_id = data.get("id")
@@ -93,8 +88,40 @@ def parse_command(payload: bytes, site: str, max_bytes: int, source: str = "mqtt
         raise PayloadError("field 'text' is empty", echo)
     if "\x00" in body:
         raise PayloadError("field 'text' contains a NUL character", echo)
+    problem = _unencodable(raw_id) or _unencodable(body)
+    if problem:
+        field = "id" if _unencodable(raw_id) else "text"
+        raise PayloadError(f"field {field!r} {problem}", None if field == "id" else echo)
     rid = None if raw_id is None else str(raw_id)
     return Command(Request(text=body, site=site, id=rid, source=source), raw_id)
+
+
+def load_json(text: str) -> Any:
+    """json.loads that turns *every* decoding failure into a PayloadError.
+
+    Besides JSONDecodeError, Python raises a plain ValueError for an integer of more than
+    4,300 digits and RecursionError for deep nesting: left uncaught, one such payload would
+    go unanswered and unacknowledged, and the broker would redeliver it forever."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PayloadError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise PayloadError("invalid JSON: nested too deeply") from None
+    except (ValueError, OverflowError, MemoryError) as exc:
+        raise PayloadError(f"invalid JSON: {str(exc)[:120]}") from None
+
+
+def _unencodable(value: Any) -> str | None:
+    """Why `value` cannot be sent back as UTF-8 (a lone surrogate escape such as \\ud800)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (f"contains an invalid character (lone surrogate U+{ord(value[exc.start]):04X} "
+                f"at position {exc.start}); send valid Unicode")
+    return None
 
 
 def _kind(value: Any) -> str:

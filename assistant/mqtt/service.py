@@ -4,6 +4,14 @@ Threads: paho's network thread only sorts messages, applies the per-site rate li
 queues work; a few worker threads (a site always maps to the same one, so each site's
 commands are served in order) run the pipeline and publish the reply, then acknowledge the
 command. A handler that raises is logged and answered `ok: false`; nothing stops the loop.
+
+Guarantees (DESIGN.md): every command gets exactly one reply (served, refused, or `busy`
+with a retry hint when over the rate limit or the queue is full) and is always
+acknowledged; a command id seen before gets the recorded reply and no second action (the
+record commits with the action, see `Assistant.handle`); the reply is published before the
+command's acknowledgement on the same connection, so a crash in between means the broker
+redelivers the command and the recorded reply goes out again. Fired events come from the
+store's outbox (`OutboxPublisher`), at least once, with a stable `event_id`.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from assistant.config import Config
 from assistant.events import Event, ParseResult, Reply, Request, empty_slots
 from assistant.mqtt import discovery, hermes
 from assistant.mqtt.client import Connection
+from assistant.mqtt.outbox import OutboxPublisher
 from assistant.mqtt.payloads import PayloadError, check_site, parse_command
 from assistant.mqtt.ratelimit import SiteLimiter
 
@@ -83,7 +92,8 @@ class MqttService:
 
     def __init__(self, cfg: Config, handle: Callable[[Request], Reply],
                  parse: Callable[[str], ParseResult] | None = None,
-                 on_audio: Callable[[str, bytes], None] | None = None) -> None:
+                 on_audio: Callable[[str, bytes], None] | None = None,
+                 store: Any = None) -> None:
         self.cfg = cfg
         self.handle = handle
         self.parse = parse
@@ -92,17 +102,20 @@ class MqttService:
         self.hermes_handle = bool(getattr(cfg.mqtt, "hermes_handle", True))
         self.limiter = SiteLimiter(cfg.mqtt.rate_limit_per_s, cfg.mqtt.rate_burst)
         self.conn = Connection(cfg, self._on_connected, self._on_message)
+        self.outbox = (OutboxPublisher(store, self._publish_record, lambda: self.conn.connected)
+                       if store is not None else None)
         self._workers: list[_Worker] = []
         self._audio: _Worker | None = None
         self._state: dict[str, Any] | None = None
         self._stats: dict[str, Any] | None = None
-        self._recent: OrderedDict[tuple[str, Any], tuple[str, bytes, Any]] = OrderedDict()
+        self._recent: OrderedDict[str, tuple[bytes, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self._warned: dict[str, float] = {}
         self._grace_until = 0.0
         self.counters: dict[str, int] = {
             "received": 0, "replied": 0, "rejected": 0, "handler_errors": 0, "rate_limited": 0,
             "queue_full": 0, "duplicates": 0, "hermes_queries": 0, "events": 0, "ignored": 0,
+            "busy": 0,
         }
 
     # -- public API ---------------------------------------------------------------------
@@ -112,6 +125,8 @@ class MqttService:
             self._workers = [_Worker(f"mqtt-worker-{i}", QUEUE_PER_WORKER) for i in range(WORKERS)]
             if self.on_audio is not None:
                 self._audio = _Worker("mqtt-audio", AUDIO_QUEUE)
+        if self.outbox is not None:
+            self.outbox.start()
         self.conn.start()
 
     def stop(self, timeout: float = 3) -> None:
@@ -125,6 +140,8 @@ class MqttService:
             w.stop()
         for w in workers:
             w.join(min(1.0, deadline - time.monotonic()))
+        if self.outbox is not None:
+            self.outbox.stop(min(1.0, max(0.1, deadline - time.monotonic())))
         self.conn.stop(max(0.2, deadline - time.monotonic()))
         self._workers, self._audio = [], None
 
@@ -138,13 +155,22 @@ class MqttService:
         return (self.conn.wait_connected(timeout)
                 and self.conn.wait_subscribed(max(0.0, deadline - time.monotonic())))
 
-    def publish_event(self, event: Event) -> None:
+    def publish_event(self, event: Event) -> list[mqtt.MQTTMessageInfo]:
         """`{root}/{site}/event` (QoS 1), plus the HA event entity's stream when discovery is on."""
         site = event.site if check_site(event.site, [], True) is None else self.cfg.mqtt.site
         self._count("events")
-        self._publish_json(f"{self.root}/{site}/event", event.to_json())
+        infos = [self._publish_info(f"{self.root}/{site}/event", event.to_json())]
         if self.cfg.mqtt.discovery:
-            self._publish_json(discovery.events_topic(self.cfg), discovery.event_payload(event))
+            infos.append(self._publish_info(discovery.events_topic(self.cfg),
+                                            discovery.event_payload(event)))
+        return [i for i in infos if i is not None]
+
+    def _publish_record(self, record: dict[str, Any]) -> list[mqtt.MQTTMessageInfo]:
+        return self.publish_event(Event.from_record(record))
+
+    def poke_outbox(self) -> None:
+        if self.outbox is not None:
+            self.outbox.poke()
 
     def publish_stats(self, stats: dict[str, Any]) -> None:
         """Retained JSON on `{root}/stats`, with this service's own counters under "mqtt"."""
@@ -182,6 +208,8 @@ class MqttService:
         if session_present:  # a resumed session keeps what an older config subscribed to
             self.conn.unsubscribe([t for t, (on, _) in optional.items() if not on])
         self.conn.publish(discovery.status_topic(self.cfg), "online", qos=1, retain=True)
+        if self.outbox is not None:
+            self.outbox.reconnected()
         if m.discovery:
             self._publish_discovery()
         elif self._state is not None:
@@ -218,23 +246,51 @@ class MqttService:
     def _shard(self, site: str) -> _Worker:
         return self._workers[zlib.crc32(site.encode("utf-8", "replace")) % len(self._workers)]
 
-    def _enqueue(self, site: str, msg: mqtt.MQTTMessage, job: Callable[[], None]) -> None:
+    def _enqueue(self, site: str, msg: mqtt.MQTTMessage, job: Callable[[], None],
+                 busy: Callable[[str, float], None] | None = None) -> None:
+        """Queue a job for the site's worker; when it cannot be taken, answer `busy`."""
         if not self._workers:
             self.conn.ack(msg)
             return
         if time.monotonic() >= self._grace_until and not self.limiter.allow(site):
             self._count("rate_limited")
-            self.conn.ack(msg)
+            self._refuse(msg, site, busy, f"busy: site {site[:64]!r} sent more than "
+                         f"{self.cfg.mqtt.rate_limit_per_s:g} commands per second "
+                         "([mqtt] rate_limit_per_s)", max(1.0, 1.0 / max(0.01, self.limiter.rate)))
             return
         if not self._shard(site).submit(job):
             self._count("queue_full")
             self._warn_once("queue", f"site {site!r}: command queue full ({QUEUE_PER_WORKER}); "
-                            "dropped a command (the handler is too slow for this load)")
+                            "answering 'busy' (the handler is too slow for this load)")
+            self._refuse(msg, site, busy, "busy: too many commands waiting", 2.0)
+
+    def _refuse(self, msg: mqtt.MQTTMessage, site: str,
+                busy: Callable[[str, float], None] | None, reason: str, retry_s: float) -> None:
+        self._count("busy")
+        try:
+            if busy is not None:
+                busy(f"{reason}; retry in {retry_s:g} s", retry_s)
+        except Exception:
+            log.exception("could not answer a refused message on %s", msg.topic[:100])
+        finally:
             self.conn.ack(msg)
 
     def _on_command(self, msg: mqtt.MQTTMessage, site: str) -> None:
         self._count("received")
-        self._enqueue(site, msg, lambda: self._serve_command(msg, site))
+        self._enqueue(site, msg, lambda: self._serve_command(msg, site),
+                      lambda reason, retry: self._reply_busy(msg, site, reason, retry))
+
+    def _reply_busy(self, msg: mqtt.MQTTMessage, site: str, reason: str, retry_s: float) -> None:
+        """`ok: false` with a retry hint, so a flow waiting for its id never hangs."""
+        raw_id = None
+        try:
+            raw_id = parse_command(msg.payload, site, self.cfg.mqtt.max_payload_bytes).raw_id
+        except PayloadError as exc:
+            raw_id = exc.id
+        body = {"id": raw_id, "ok": False, "intent": None, "slots": empty_slots(), "speech": "",
+                "error": reason, "retry_after_s": retry_s}
+        for topic, props in self._reply_routes(msg, site):
+            self._publish_json(topic, body, properties=props)
 
     def _on_audio(self, msg: mqtt.MQTTMessage, site: str) -> None:
         self.conn.ack(msg)
@@ -271,30 +327,53 @@ class MqttService:
             log.info("ignored %s: %s", hermes.QUERY, problem)
             self.conn.ack(msg)
             return
-        self._enqueue(query["siteId"], msg, lambda: self._serve_hermes(msg, query))
+        self._enqueue(query["siteId"], msg, lambda: self._serve_hermes(msg, query),
+                      lambda reason, _retry: self._publish_json(hermes.ERROR_NLU, hermes.error_message(
+                          query["siteId"], reason, query["sessionId"], query["input"])))
 
     # -- serving (worker threads) -------------------------------------------------------
-    def _reply_route(self, msg: mqtt.MQTTMessage, site: str) -> tuple[str, Properties | None]:
+    def _reply_routes(self, msg: mqtt.MQTTMessage, site: str) -> list[tuple[str, Properties | None]]:
+        """`{root}/{site}/reply` always; with MQTT 5, also the request's response topic
+        (with its correlation data), so HA's "Last reply" sensor sees every reply."""
         topic = f"{self.root}/{site}/reply"
         if not self.conn.v5:
-            return topic, None
+            return [(topic, None)]
         props = Properties(PacketTypes.PUBLISH)
         props.ContentType = "application/json"
         req = getattr(msg, "properties", None)
+        corr = getattr(req, "CorrelationData", None) if req is not None else None
+        if corr:
+            props.CorrelationData = corr
+        routes: list[tuple[str, Properties | None]] = [(topic, props)]
         response_topic = getattr(req, "ResponseTopic", None) if req is not None else None
-        if response_topic:
+        if response_topic and response_topic != topic:
             if any(c in response_topic for c in "+#\0") or len(response_topic) > 1024:
                 self._warn_once("resp", f"ignored an invalid MQTT 5 response topic "
                                 f"{response_topic[:80]!r}; replying on {topic}")
             else:
-                topic = response_topic
+                routes.append((response_topic, props))
+        return routes
+
+    @staticmethod
+    def _command_key(msg: mqtt.MQTTMessage, site: str, raw_id: Any) -> str | None:
+        """Who this command is, for "act once": the site plus its id, else its MQTT 5
+        correlation data; None (no de-duplication) when it carries neither."""
+        if raw_id is not None:
+            return f"{site}\x1fid:{raw_id}"
+        req = getattr(msg, "properties", None)
         corr = getattr(req, "CorrelationData", None) if req is not None else None
         if corr:
-            props.CorrelationData = corr
-        return topic, props
+            return f"{site}\x1fcorr:{bytes(corr).hex()}"
+        return None
 
     def _serve_command(self, msg: mqtt.MQTTMessage, site: str) -> None:
-        topic, props = self._reply_route(msg, site)
+        try:
+            self._answer_command(msg, site)
+        finally:  # whatever happened, the broker must not redeliver it forever
+            self.conn.ack(msg)
+
+    def _answer_command(self, msg: mqtt.MQTTMessage, site: str) -> None:
+        routes = self._reply_routes(msg, site)
         try:
             problem = check_site(site, self.cfg.sites(), self.cfg.mqtt.accept_any_site)
             if problem:
@@ -305,10 +384,11 @@ class MqttService:
             log.info("rejected a command on site %r: %s", site[:70], exc)
             body = {"id": exc.id, "ok": False, "intent": None, "slots": empty_slots(),
                     "speech": "", "error": str(exc)}
-            self._publish_json(topic, body, properties=props)
-            self.conn.ack(msg)
+            for topic, props in routes:
+                self._publish_json(topic, body, properties=props)
             return
-        key = (site, cmd.raw_id) if cmd.raw_id is not None else None
+        key = self._command_key(msg, site, cmd.raw_id)
+        cmd.request.key = key
         if msg.dup and key is not None:
             with self._lock:
                 cached = self._recent.get(key)
@@ -316,8 +396,8 @@ class MqttService:
                 self._count("duplicates")
                 log.info("site %r: command id %r delivered again after a reconnect; "
                          "sending the same reply, not acting twice", site, cmd.raw_id)
-                self.conn.publish(cached[0], cached[1], qos=1, properties=cached[2])
-                self.conn.ack(msg)
+                for topic, props in cached[1]:
+                    self.conn.publish(topic, cached[0], qos=1, properties=props)
                 return
         try:
             reply = self.handle(cmd.request)
@@ -330,14 +410,15 @@ class MqttService:
             body = {"id": cmd.raw_id, "ok": False, "intent": None, "slots": empty_slots(),
                     "speech": "Sorry, something went wrong.",
                     "error": f"internal error: {type(exc).__name__}: {exc}"}
-        data = self._publish_json(topic, body, properties=props)
+        data = None
+        for topic, props in routes:
+            data = self._publish_json(topic, body, properties=props)
         self._count("replied")
         if key is not None and data is not None:
             with self._lock:
-                self._recent[key] = (topic, data, props)
+                self._recent[key] = (data, routes)
                 while len(self._recent) > RECENT_REPLIES:
                     self._recent.popitem(last=False)
-        self.conn.ack(msg)
 
     def _serve_hermes(self, msg: mqtt.MQTTMessage, query: dict[str, Any]) -> None:
         site, session = query["siteId"], query["sessionId"]
@@ -387,13 +468,25 @@ class MqttService:
     # -- helpers ------------------------------------------------------------------------
     def _publish_json(self, topic: str, body: Any, retain: bool = False,
                       properties: Properties | None = None) -> bytes | None:
+        data, _ = self._publish(topic, body, retain, properties)
+        return data
+
+    def _publish_info(self, topic: str, body: Any) -> mqtt.MQTTMessageInfo | None:
+        return self._publish(topic, body)[1]
+
+    def _publish(self, topic: str, body: Any, retain: bool = False,
+                 properties: Properties | None = None
+                 ) -> tuple[bytes | None, mqtt.MQTTMessageInfo | None]:
         try:
-            data = json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")
-            self.conn.publish(topic, data, qos=1, retain=retain, properties=properties)
-            return data
-        except (ValueError, TypeError) as exc:
+            try:
+                data = json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate somewhere: escape it, still valid JSON
+                data = json.dumps(body, ensure_ascii=True, default=str).encode("ascii")
+            info = self.conn.publish(topic, data, qos=1, retain=retain, properties=properties)
+            return data, info
+        except (ValueError, TypeError, RecursionError) as exc:
             log.error("could not publish on %r: %s", topic[:100], exc)
-            return None
+            return None, None
 
     def _count(self, name: str) -> None:
         with self._lock:

@@ -1,11 +1,13 @@
 """Fires items on time. SQLite is the truth; APScheduler only holds wake-ups.
 
-APScheduler (3.x, in memory) gets one DateTrigger "wake-up" per 10 ms bucket of fire
-times, not one job per item: a thousand reminders due in the same minute cost a handful
-of wake-ups, and each wake-up takes *every* due item from the store in one transaction
-(`Store.claim_due`). So the job store never needs persisting, the CLI can change the
-database under a running daemon (a periodic sweep notices and rebuilds), and an item is
-fired at most once even if a wake-up runs twice.
+APScheduler (3.x, in memory) holds a single DateTrigger "wake-up", at the earliest pending
+fire time (read from the store's index, rounded up to 10 ms), not one job per item: 100,000
+pending reminders cost one job and one indexed query to restore. Each wake-up takes *every*
+due item from the store in one transaction (`Store.claim_due`, in chunks), then arms the
+next wake-up. So the job store never needs persisting, the CLI can change the database
+under a running daemon (a periodic sweep notices and re-arms), and an item is fired exactly
+once even if a wake-up runs twice: its status and its event (the outbox row built by
+`record`) change in the same transaction.
 
 At start: items overdue by more than `missed_after_s` are marked missed (a recurring one
 moves on to its next occurrence); the rest fire once, at once, with their lateness.
@@ -31,7 +33,9 @@ from assistant.timeparse import next_occurrence
 log = logging.getLogger(__name__)
 
 FireCallback = Callable[[Item, float, float], None]  # item, late_s, fired_ts
+RecordCallback = Callable[[Item, float, float], "dict | None"]  # the event for the outbox
 SWEEP_S = 15.0
+CLAIM_CHUNK = 2000  # items per firing transaction: bounds memory and lock time
 
 
 def advance(item: Item, now_ts: float) -> tuple[float, float] | None:
@@ -50,9 +54,15 @@ def advance(item: Item, now_ts: float) -> tuple[float, float] | None:
 
 class Scheduler:
     def __init__(self, store: Store, on_fire: FireCallback, missed_after_s: float,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, record: RecordCallback | None = None,
+                 on_batch: Callable[[int], None] | None = None) -> None:
         self.store = store
         self.on_fire = on_fire
+        self.record = record
+        self.on_batch = on_batch
+        self._armed: float | None = None
+        self._arm_lock = threading.Lock()
+        self._stopping = False
         self.missed_after_s = missed_after_s
         self.clock = clock
         self._aps = BackgroundScheduler(
@@ -82,60 +92,99 @@ class Scheduler:
         return {"missed": len(missed), "late": len(late), "scheduled": scheduled}
 
     def stop(self) -> None:
+        # No wake-up may be added from here on: APScheduler's shutdown(wait=True) holds its
+        # job-store lock while it waits for running jobs, and a job adding a wake-up would
+        # wait for that lock for ever.
+        with self._arm_lock:
+            self._stopping = True
         if self.running:
             self._aps.shutdown(wait=True)
             self.running = False
 
     # -- scheduling -------------------------------------------------------------------
     def rebuild(self) -> int:
-        """Drop every wake-up and add them again from the store."""
-        for job in self._aps.get_jobs():
-            if job.id.startswith("wake-"):
-                job.remove()
-        pending = self.store.pending()
-        for ts in {self._bucket(it.fire_ts) for it in pending}:
-            self._add_wakeup(ts)
+        """Arm the wake-up from the store again; returns the number of pending items."""
+        with self._arm_lock:
+            self._armed = None
         self._seen_change = self.clock()
-        return len(pending)
+        self._arm()
+        return int(self.store.pending_summary()["total"])
 
     def schedule(self, item: Item) -> None:
-        self._add_wakeup(self._bucket(item.fire_ts))
+        """A new or moved item: wake earlier if it is due before the armed wake-up."""
+        self._arm(self._bucket(item.fire_ts))
 
     @staticmethod
     def _bucket(ts: float) -> float:
         return math.ceil(ts * 100) / 100
 
-    def _add_wakeup(self, ts: float) -> None:
-        run_at = datetime.fromtimestamp(ts, UTC)
-        self._aps.add_job(self.process_due, DateTrigger(run_date=run_at), id=f"wake-{ts:.2f}",
-                          replace_existing=True)
+    def _arm(self, candidate: float | None = None, not_before: float | None = None) -> None:
+        """Keep exactly one wake-up, at the earliest pending fire time."""
+        if candidate is None:
+            try:
+                nxt = self.store.next_fire_ts()
+            except StoreError as exc:
+                log.error("cannot read the next due item: %s", exc)
+                return
+            if nxt is None:
+                return
+            candidate = self._bucket(nxt)
+            if not_before is not None:
+                candidate = max(candidate, not_before)
+            force = True
+        else:
+            force = False
+        with self._arm_lock:
+            if self._stopping:
+                return
+            if not force and self._armed is not None and self._armed <= candidate:
+                return
+            self._armed = candidate
+            run_at = datetime.fromtimestamp(candidate, UTC)
+            self._aps.add_job(self._wake, DateTrigger(run_date=run_at), id="wake",
+                              replace_existing=True)
+
+    def _wake(self) -> None:
+        with self._arm_lock:
+            self._armed = None
+        claimed = self.process_due()
+        # A wake-up that found nothing due (an injected clock behind the wall clock, an item
+        # cancelled meanwhile) must not re-arm in the past and spin.
+        self._arm(not_before=None if claimed else time.time() + 0.2)
 
     def next_wakeup(self) -> datetime | None:
-        times = [j.next_run_time for j in self._aps.get_jobs()
-                 if j.id.startswith("wake-") and j.next_run_time]
-        return min(times) if times else None
+        job = self._aps.get_job("wake")
+        return job.next_run_time if job is not None else None
 
     # -- firing -----------------------------------------------------------------------
     def process_due(self, now_ts: float | None = None) -> list[tuple[Item, float]]:
         """Fire every item that is due at `now_ts` (the clock by default)."""
         with self._fire_lock:
             now = self.clock() if now_ts is None else now_ts
-            try:
-                claimed = self.store.claim_due(now, lambda it: advance(it, now))
-            except StoreError as exc:
-                log.error("cannot fire due items: %s", exc)
-                return []
-            for item, late in claimed:
-                self.lateness.append(late)
+            claimed: list[tuple[Item, float]] = []
+            while True:
                 try:
-                    self.on_fire(item, late, now)
+                    chunk = self.store.claim_due(now, lambda it: advance(it, now),
+                                                 record=self.record, limit=CLAIM_CHUNK)
+                except StoreError as exc:
+                    log.error("cannot fire due items: %s", exc)
+                    break
+                for item, late in chunk:
+                    self.lateness.append(late)
+                    try:
+                        self.on_fire(item, late, now)
+                    except Exception:
+                        log.exception("announcing %s %s (%r) failed", item.kind, item.id,
+                                      item.subject)
+                claimed.extend(chunk)
+                if len(chunk) < CLAIM_CHUNK:
+                    break
+            if claimed and self.on_batch is not None:
+                try:
+                    self.on_batch(len(claimed))
                 except Exception:
-                    log.exception("announcing %s %s (%r) failed", item.kind, item.id, item.subject)
-                if item.rrule:
-                    nxt = self.store.get(item.id)
-                    if nxt and nxt.status == "pending":
-                        self.schedule(nxt)
-            return claimed
+                    log.exception("after-fire hook failed")
+        return claimed
 
     def _sweep(self) -> None:
         """Safety net: fire anything overdue and pick up changes made by the CLI."""
@@ -143,5 +192,6 @@ class Scheduler:
             if self.store.changed_since(self._seen_change):
                 self.rebuild()
             self.process_due()
+            self._arm(not_before=time.time() + 0.2)
         except Exception:
             log.exception("scheduler sweep failed; retrying in %.0f s", SWEEP_S)

@@ -12,11 +12,13 @@ across DST changes and a moved system zone does not move a reminder).
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +29,7 @@ import sqlite_utils
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 KINDS = ("reminder", "alarm", "timer", "calendar")
 STATUSES = ("pending", "fired", "snoozed", "cancelled", "missed")
 MAX_SUBJECT = 500
@@ -100,6 +102,20 @@ def _now_ts() -> float:
     return datetime.now(UTC).timestamp()
 
 
+def _refuse_empty_file(path: Path) -> None:
+    """A 0-byte file where the database should be is damage (a failed copy, a full disk),
+    not a new store: SQLite would silently start afresh and every reminder would be gone."""
+    try:
+        empty = path.is_file() and path.stat().st_size == 0
+        wal = Path(f"{path}-wal")
+        wal_data = wal.is_file() and wal.stat().st_size > 0
+    except OSError:
+        return
+    if empty and not wal_data:
+        raise StoreError(f"{path}: the database file is corrupt (it is empty: 0 bytes); move it "
+                         "aside and restart, or restore it from a backup")
+
+
 def _translate(exc: sqlite3.Error, path: Path) -> StoreError:
     msg = str(exc)
     if "readonly" in msg or "read-only" in msg:
@@ -123,6 +139,7 @@ class Store:
         self.path = Path(path)
         self._lock = threading.RLock()
         self.readonly = readonly
+        self.version = 0  # bumped by every committed write of this process (cheap change test)
         try:
             self._open(readonly)
         except StoreError as exc:
@@ -141,6 +158,7 @@ class Store:
                 conn = self._connect_ro()
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                _refuse_empty_file(self.path)
                 conn = sqlite3.connect(str(self.path), check_same_thread=False)
             conn.execute("PRAGMA busy_timeout = 5000")
             self.db = sqlite_utils.Database(conn)
@@ -152,9 +170,9 @@ class Store:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from exc
-        except PermissionError as exc:
-            raise StoreError(f"{self.path}: cannot create the state folder: {exc.strerror}; "
-                             "set [storage] path to a writable place") from exc
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot create the state folder or the database: "
+                             f"{exc.strerror or exc}; set [storage] path to a writable place") from exc
 
     def _connect_ro(self) -> sqlite3.Connection:
         """Read-only: live view (sees the daemon's WAL), else a snapshot when the folder is
@@ -193,8 +211,25 @@ class Store:
     def _write(self, fn: Any) -> Any:
         with self._lock:
             try:
-                with self.db.conn:
-                    return fn()
+                with self.db.atomic():
+                    result = fn()
+                self.version += 1
+                return result
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """One unit of work: every write inside commits together or not at all.
+
+        Why: a command's action and the record of its reply (`remember_command`) must be
+        one commit, so a command redelivered after a crash is answered from the record and
+        not acted on twice; and a handler that raises leaves no partial write behind.
+        Nested calls (and `_write`) become savepoints of the outer transaction."""
+        with self._lock:
+            try:
+                with self.db.atomic():
+                    yield self
             except sqlite3.Error as exc:
                 raise _translate(exc, self.path) from exc
 
@@ -227,19 +262,22 @@ class Store:
 
         return self._write(run)
 
-    def claim_due(self, now_ts: float, advance: Any) -> list[tuple[Item, float]]:
+    def claim_due(self, now_ts: float, advance: Any,
+                  record: Callable[[Item, float, float], dict[str, Any] | None] | None = None,
+                  limit: int | None = None) -> list[tuple[Item, float]]:
         """Take every pending item whose fire time has come, in one transaction.
 
         `advance(item)` returns the next fire time of a recurring item (or None); one-off
         items become `fired`. Returns (item as it was, lateness in seconds). Because the
         status changes in the same transaction, an item is handed out exactly once, even
-        across a crash right after.
+        across a crash right after. `record(item, late_s, now_ts)` returns the event to
+        deliver (or None); it is written to the outbox in the same transaction, so a fired
+        item's event survives a crash until a publisher has had it acknowledged.
         """
 
         def run() -> list[tuple[Item, float]]:
-            rows = list(self.db.query(
-                "SELECT * FROM items WHERE status = 'pending' AND fire_ts <= ? ORDER BY fire_ts",
-                [now_ts]))
+            sql = "SELECT * FROM items WHERE status = 'pending' AND fire_ts <= ? ORDER BY fire_ts"
+            rows = list(self.db.query(sql + (f" LIMIT {int(limit)}" if limit else ""), [now_ts]))
             out = []
             for row in rows:
                 item = Item.from_row(row)
@@ -258,10 +296,103 @@ class Store:
                         [now_ts, now_ts, item.id])
                 self.db.execute("INSERT INTO fires (item_id, due_ts, fired_ts, late_s) "
                                 "VALUES (?,?,?,?)", [item.id, item.fire_ts, now_ts, late])
+                event = record(item, late, now_ts) if record is not None else None
+                if event is not None:
+                    self._outbox_add(event, now_ts)
                 out.append((item, late))
             return out
 
         return self._write(run)
+
+    # -- outbox: events delivered at least once, with a stable id ------------------------
+    def _outbox_add(self, event: dict[str, Any], now_ts: float) -> None:
+        self.db.execute("INSERT OR IGNORE INTO outbox (event_id, site, body, created_ts) "
+                        "VALUES (?,?,?,?)",
+                        [event["event_id"], event.get("site", "default"),
+                         json.dumps(event, ensure_ascii=False, default=str), now_ts])
+
+    def outbox_add(self, event: dict[str, Any]) -> None:
+        """Queue one event (a dict with a unique `event_id`) for delivery."""
+        self._write(lambda: self._outbox_add(event, _now_ts()))
+
+    def outbox_pending(self, after_seq: int = 0, limit: int = 500) -> list[tuple[int, dict[str, Any]]]:
+        """Undelivered events in the order they were recorded: (seq, event)."""
+        with self._lock:
+            try:
+                rows = self.db.execute("SELECT seq, body FROM outbox WHERE seq > ? ORDER BY seq "
+                                       "LIMIT ?", [after_seq, limit]).fetchall()
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+        return [(r[0], json.loads(r[1])) for r in rows]
+
+    def outbox_done(self, seqs: Iterable[int]) -> None:
+        """The broker acknowledged these: they need not be sent again."""
+        seqs = list(seqs)
+        if seqs:
+            marks = ",".join("?" * len(seqs))
+            self._write(lambda: self.db.execute(f"DELETE FROM outbox WHERE seq IN ({marks})", seqs))
+
+    def outbox_size(self) -> int:
+        with self._lock:
+            row = self.db.execute("SELECT count(*) FROM outbox").fetchone()
+        return int(row[0]) if row else 0
+
+    # -- commands: a command id is acted on once -------------------------------------------
+    def command_reply(self, key: str) -> dict[str, Any] | None:
+        """The reply recorded for a command key (site + id), or None when it is new."""
+        with self._lock:
+            try:
+                row = self.db.execute("SELECT reply FROM commands WHERE key = ?",
+                                      [key]).fetchone()
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+        return json.loads(row[0]) if row else None
+
+    def remember_command(self, key: str, reply: dict[str, Any]) -> None:
+        """Record a command's reply; call inside the `transaction()` that did its action."""
+        body = json.dumps(reply, ensure_ascii=False, default=str)
+        self._write(lambda: self.db.execute(
+            "INSERT OR REPLACE INTO commands (key, reply, created_ts) VALUES (?,?,?)",
+            [key, body, _now_ts()]))
+
+    def prune(self, commands_older_than_s: float, outbox_older_than_s: float) -> tuple[int, int]:
+        """Forget old command records and events no publisher took (e.g. MQTT was off)."""
+        now = _now_ts()
+
+        def run() -> tuple[int, int]:
+            c = self.db.execute("DELETE FROM commands WHERE created_ts < ?",
+                                [now - commands_older_than_s]).rowcount
+            o = self.db.execute("DELETE FROM outbox WHERE created_ts < ?",
+                                [now - outbox_older_than_s]).rowcount
+            return c, o
+
+        return self._write(run)
+
+    # -- cheap aggregates (no full scan of pending items) ---------------------------------
+    def pending_summary(self) -> dict[str, Any]:
+        """Counts per kind and the next pending item, from the (status, fire_ts) index."""
+        with self._lock:
+            try:
+                rows = self.db.execute("SELECT kind, count(*) FROM items WHERE status = 'pending' "
+                                       "GROUP BY kind").fetchall()
+                nxt = list(self.db.query("SELECT * FROM items WHERE status = 'pending' "
+                                         "ORDER BY fire_ts LIMIT 1"))
+                nxt_rem = list(self.db.query(
+                    "SELECT * FROM items WHERE status = 'pending' AND kind != 'timer' "
+                    "ORDER BY fire_ts LIMIT 1"))
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+        by_kind = {k: 0 for k in KINDS}
+        by_kind.update({r[0]: r[1] for r in rows})
+        return {"by_kind": by_kind, "total": sum(by_kind.values()),
+                "next": Item.from_row(nxt[0]) if nxt else None,
+                "next_not_timer": Item.from_row(nxt_rem[0]) if nxt_rem else None}
+
+    def next_fire_ts(self) -> float | None:
+        with self._lock:
+            row = self.db.execute("SELECT min(fire_ts) FROM items WHERE status = 'pending'"
+                                  ).fetchone()
+        return row[0] if row and row[0] is not None else None
 
     def mark_missed(self, now_ts: float, older_than_s: float, advance: Any) -> list[Item]:
         """Items whose fire time passed more than `older_than_s` ago: missed, not fired."""
@@ -351,4 +482,17 @@ def _v2(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS misses (item_id TEXT, due_ts REAL, noted_ts REAL)")
 
 
-_MIGRATIONS = {1: _v1, 2: _v2}
+def _v3(db: sqlite_utils.Database) -> None:
+    # outbox: events recorded with the fire, deleted once the broker acknowledged them.
+    db.execute("CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+               "event_id TEXT UNIQUE NOT NULL, site TEXT, body TEXT NOT NULL, created_ts REAL)")
+    # commands: the reply of every command that carried an id, for redeliveries and repeats.
+    db.execute("CREATE TABLE IF NOT EXISTS commands (key TEXT PRIMARY KEY, reply TEXT NOT NULL, "
+               "created_ts REAL)")
+    db.execute("CREATE INDEX IF NOT EXISTS commands_age ON commands (created_ts)")
+    db.execute("CREATE INDEX IF NOT EXISTS items_kind_pending ON items (status, kind, fire_ts)")
+    db.execute("CREATE INDEX IF NOT EXISTS items_updated ON items (updated_ts)")
+    db.execute("CREATE INDEX IF NOT EXISTS fires_late ON fires (late_s)")
+
+
+_MIGRATIONS = {1: _v1, 2: _v2, 3: _v3}
