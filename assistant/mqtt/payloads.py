@@ -73,7 +73,7 @@ def parse_command(payload: bytes, site: str, max_bytes: int, source: str = "mqtt
     echo = raw_id if id_ok else None
     if not id_ok:
         raise PayloadError(f"field 'id' must be a string or an integer, got {_kind(raw_id)}")
-    if isinstance(raw_id, str) and len(raw_id) > MAX_ID_CHARS:
+    if raw_id is not None and len(str(raw_id)) > MAX_ID_CHARS:
         raise PayloadError(f"field 'id' is longer than {MAX_ID_CHARS} characters")
     unknown = [k for k in data if k not in ALLOWED_FIELDS]
     if unknown:
