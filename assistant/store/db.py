@@ -164,7 +164,9 @@ class Store:
             self.db = sqlite_utils.Database(conn)
             if not readonly:
                 self.db.enable_wal()
-                conn.execute("PRAGMA synchronous = NORMAL")
+                # FULL: a change is on disk before the assistant says "done", power cut included
+                # (NORMAL in WAL mode is crash-safe but may lose the last commits on power loss).
+                conn.execute("PRAGMA synchronous = FULL")
                 self._migrate()
             else:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
