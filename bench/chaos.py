@@ -55,6 +55,13 @@ def run(cycles: int, seed: int, folder: Path, verbose: bool = False) -> dict:
         return subprocess.Popen([sys.executable, "-m", "assistant", "run", "--config", str(cfg)],
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
+    # First start: the daemon's persistent session and subscriptions exist from here on, so
+    # commands sent while it is down wait at the broker.
+    proc = start()
+    probe.expect(lambda m: m.topic == "assistant/status" and m.payload == b"online", timeout=120,
+                 what="the daemon online")
+    proc.kill()
+    proc.wait()
     sent: dict[str, str] = {}  # command id -> plant number
     last_due = time.time()
     n = 0

@@ -133,3 +133,15 @@ def test_a_command_id_repeated_across_a_crash_acts_once(setup, start_daemon):
     assert again == first
     assert [it["subject"] for it in pending(cfg)] == ["renew the passport"]
     d2.terminate()
+
+
+def test_chaos_bench_short_run_loses_and_doubles_nothing(tmp_path):
+    """bench/chaos.py, 3 cycles (the README quotes the 100-cycle run)."""
+    res = subprocess.run([sys.executable, "bench/chaos.py", "--cycles", "3", "--seed", "3",
+                          "--json"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["commands"] > 0 and out["reminders"] == out["commands"], out
+    for key in ("actions_lost", "actions_twice", "replies_missing", "replies_differing",
+                "events_lost", "events_twice", "not_fired"):
+        assert out[key] == 0, out
+    assert res.returncode == 0
