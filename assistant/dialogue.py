@@ -51,6 +51,9 @@ class SiteState:
         return len(stops)
 
 
+MAX_IDLE_SITES = 1024  # with accept_any_site, any topic makes a site: keep memory bounded
+
+
 class Dialogues:
     def __init__(self) -> None:
         self._sites: dict[str, SiteState] = {}
@@ -58,9 +61,18 @@ class Dialogues:
 
     def site(self, name: str) -> SiteState:
         with self._lock:
-            if name not in self._sites:
-                self._sites[name] = SiteState(name)
-            return self._sites[name]
+            state = self._sites.pop(name, None) or SiteState(name)
+            self._sites[name] = state  # most recently used last
+            if len(self._sites) > MAX_IDLE_SITES:
+                self._forget_idle()
+            return state
+
+    def _forget_idle(self) -> None:
+        """Drop the least recently used sites that hold nothing (no question, no ringing)."""
+        for key in list(self._sites)[: len(self._sites) - MAX_IDLE_SITES]:
+            st = self._sites[key]
+            if st.follow_up is None and not st.ringing:
+                del self._sites[key]
 
     def all(self) -> list[SiteState]:
         with self._lock:

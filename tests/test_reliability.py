@@ -261,3 +261,15 @@ def test_outbox_rows_are_written_with_the_fire_and_removed_when_done(tmp_path):
     store.outbox_done([rows[0][0]])
     assert store.outbox_pending() == [] and store.get(item.id).status == "fired"
     store.close()
+
+
+def test_per_site_state_stays_bounded_but_keeps_what_matters():
+    from assistant.dialogue import MAX_IDLE_SITES, Dialogues
+
+    d = Dialogues()
+    asking = d.site("kitchen")
+    asking.ringing["a1"] = lambda: None  # an alarm rings there
+    for i in range(5 * MAX_IDLE_SITES):  # a fuzzer inventing site names
+        d.site(f"fuzz-{i}")
+    assert len(d.all()) <= MAX_IDLE_SITES + 1
+    assert d.site("kitchen") is asking
