@@ -174,14 +174,14 @@ def patch_item(request: Request, item_id: str, patch: ItemPatch,
 
 @router.post("/api/command", response_model=ReplyOut, tags=["command"],
              summary="Say something to the assistant (the same pipeline as MQTT and voice)")
-def command(request: Request, body: CommandIn) -> dict[str, Any]:
+def command(request: Request, body: CommandIn) -> Any:
     ctx = ctx_of(request)
     site = body.site or ctx.site
     if not ctx.cfg.mqtt.accept_any_site and site not in ctx.cfg.sites():
         raise HTTPException(422, f"site {site!r} is not served here; known: "
                                  f"{', '.join(ctx.cfg.sites())}")
     reply = ctx.assistant.handle(AssistantRequest(text=body.text, site=site, source="http"))
-    return reply.to_json()
+    return JSONResponse(reply.to_json())  # byte for byte the MQTT reply object
 
 
 @router.get("/api/status", tags=["status"], summary="Daemon and HTTP figures")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from markupsafe import escape
@@ -51,8 +51,10 @@ def _nice_max(v: float) -> float:
 
 def time_chart(title: str, unit: str, series: list[Series], end: datetime, zone: ZoneInfo,
                hours: int = 24, log_scale: bool = False) -> str:
-    start_dt = end - timedelta(hours=hours)
-    t0, t1 = start_dt.timestamp(), end.timestamp()
+    # Real hours, not wall-clock ones: on a DST day "24 h ago" is not the same clock time.
+    t1 = end.timestamp()
+    t0 = t1 - hours * 3600
+    start_dt = datetime.fromtimestamp(t0, zone)
     values = [v for s in series for _, v in (s.points + s.line)]
     top = _nice_max(max(values, default=0.0))
     lo = 0.01 if log_scale else 0.0
@@ -85,8 +87,8 @@ def time_chart(title: str, unit: str, series: list[Series], end: datetime, zone:
         out.append(f'<text x="{LEFT - 6}" y="{y(v) + 4:.1f}" class="tick" '
                    f'text-anchor="end">{_fmt(v)}</text>')
     first_hour = start_dt.astimezone(zone).replace(minute=0, second=0, microsecond=0)
-    for h in range(hours + 1):
-        tick = first_hour + timedelta(hours=h)
+    for h in range(hours + 2):
+        tick = datetime.fromtimestamp(first_hour.timestamp() + h * 3600, zone)
         if tick.timestamp() < t0 or tick.timestamp() > t1 or tick.hour % 3:
             continue
         xt = x(tick.timestamp())

@@ -248,7 +248,7 @@ class Store:
                     raise ItemConflict("a repeating item cannot be moved yet; cancel it and "
                                        "create it again at the new time")
                 if due_ts <= now:
-                    raise ItemConflict("that time is already in the past")
+                    raise ValueError("that time is already in the past")
                 fire_ts = due_ts - (item.notice_s or 0)
                 changes.update(due_ts=due_ts, fire_ts=fire_ts if fire_ts > now else due_ts)
             if subject is not None:
