@@ -136,7 +136,7 @@ async def command(request: Request) -> Response:
     ctx.remember(request.cookies.get(CSRF_COOKIE, ""), {
         "said": text, "speech": reply.speech, "ok": reply.ok, "intent": reply.intent,
         "site": site, "at": time.time()})
-    return back("/#conversation")
+    return back(form.get("back", "/") + "#conversation")
 
 
 @router.post("/items/{item_id}/cancel")
@@ -201,7 +201,8 @@ def timers(request: Request) -> HTMLResponse:
     now = ctx.assistant.now()
     running = [describe(it, ctx.assistant.zone, now)
                for it in ctx.assistant.store.pending(kind="timer")]
-    return render(request, "timers.html", timers=running, site=ctx.site)
+    return render(request, "timers.html", timers=running, site=ctx.site,
+                  conversation=ctx.conversations.get(request.cookies.get(CSRF_COOKIE, ""), []))
 
 
 # -- week view -------------------------------------------------------------------------

@@ -36,8 +36,15 @@
   if (!window.EventSource) return;
   const es = new EventSource("/api/events");
   const kind = watching ? watching.dataset.live : "";
-  ["item.added", "item.changed", "item.removed"].forEach((t) =>
-    es.addEventListener(t, () => { if (kind === "items") reloadSoon(); }));
+  // Reload only for news: a change this page already shows (made before it was rendered,
+  // e.g. by its own form) would otherwise reload it twice.
+  const rendered = parseFloat(body.dataset.now || "0");
+  ["item.added", "item.changed"].forEach((t) => es.addEventListener(t, (e) => {
+    if (kind === "items" && JSON.parse(e.data).updated > rendered) reloadSoon();
+  }));
+  es.addEventListener("item.removed", (e) => {
+    if (kind === "items" && document.getElementById("item-" + JSON.parse(e.data).id)) reloadSoon();
+  });
   es.addEventListener("shopping.changed", () => { if (kind === "shopping") reloadSoon(); });
   es.addEventListener("fired", (e) => {
     const ev = JSON.parse(e.data);
