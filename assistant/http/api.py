@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.events import Request as AssistantRequest
-from assistant.http.ics import build_calendar
 from assistant.http.items import (
     ItemFilter,
     NotFound,
@@ -115,13 +114,14 @@ def list_items(request: Request, kind: Kind | None = None, site: str | None = No
                start: Annotated[datetime | None, Query(alias="from")] = None,
                end: Annotated[datetime | None, Query(alias="to")] = None,
                q: Annotated[str | None, Query(max_length=200)] = None,
-               limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> dict[str, Any]:
+               limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> Any:
     ctx = ctx_of(request)
     zone = ctx.assistant.zone
     start = start.replace(tzinfo=zone) if start and start.tzinfo is None else start
     end = end.replace(tzinfo=zone) if end and end.tzinfo is None else end
     items = find_items(ctx.assistant.store, ItemFilter(kind, site, status, start, end, q, limit))
-    return {"items": [item_json(it) for it in items], "count": len(items)}
+    # Built by hand (the model above documents it): validating 1,000 items again costs ~4x.
+    return JSONResponse({"items": [item_json(it) for it in items], "count": len(items)})
 
 
 @router.get("/api/items/{item_id}", response_model=ItemOut, tags=["items"],
@@ -254,6 +254,6 @@ def calendar_ics(request: Request, token: str | None = None) -> Response:
     ctx = ctx_of(request)
     if not ctx.auth.check_feed(token):
         return JSONResponse({"error": "unauthorized"}, 401)
-    body = build_calendar(ctx.assistant.store.all_items(), datetime.now(UTC))
+    body = ctx.calendar_feed(ctx.assistant.store.all_items(), datetime.now(UTC))
     return Response(body, media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": 'inline; filename="assistant.ics"'})

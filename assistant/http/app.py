@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.config import Config
 from assistant.http.events import EventHub
+from assistant.http.ics import build_calendar
 from assistant.http.items import item_json
 from assistant.http.metrics import RequestLog
 from assistant.http.security import Auth, Guard, RateLimiter
@@ -50,6 +51,15 @@ class HttpContext:
     started: float = field(default_factory=time.time)
     # Recent exchanges of the page's text box, per browser (bounded), for follow-ups.
     conversations: OrderedDict[str, list[dict[str, Any]]] = field(default_factory=OrderedDict)
+
+    _feed: tuple[Any, bytes] | None = None
+
+    def calendar_feed(self, items: list[Any], now: Any) -> bytes:
+        """The ICS body, rebuilt only when an item changed (or the day did)."""
+        key = (len(items), max((it.updated_ts for it in items), default=0.0), now.date())
+        if self._feed is None or self._feed[0] != key:
+            self._feed = (key, build_calendar(items, now))
+        return self._feed[1]
 
     @property
     def site(self) -> str:
