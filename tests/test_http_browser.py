@@ -233,3 +233,27 @@ def test_everything_works_with_javascript_off(tmp_path, http_daemon):
         assert re.search(r'http-equiv="refresh"', driver.page_source)
     finally:
         driver.quit()
+
+
+def test_pages_are_labelled_for_screen_readers_and_keyboards(browser, http_daemon):
+    from selenium.webdriver.common.keys import Keys
+
+    for path in ("/", "/timers", "/calendar", "/shopping", "/status"):
+        browser.get(http_daemon.url + path)
+        assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+        assert len(browser.find_elements(By.TAG_NAME, "h1")) == 1, path
+        for field in browser.find_elements(By.CSS_SELECTOR, "input:not([type=hidden]), select"):
+            fid = field.get_attribute("id")
+            assert fid and browser.find_elements(By.CSS_SELECTOR, f"label[for='{fid}']"), path
+        for button in browser.find_elements(By.TAG_NAME, "button"):
+            assert button.get_attribute("textContent").strip(), path
+        for svg in browser.find_elements(By.CSS_SELECTOR, "svg"):
+            assert svg.get_attribute("role") == "img"
+    # The skip link is the first Tab stop and leads to the content.
+    browser.get(http_daemon.url + "/shopping")
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("class") == "skip"
+    # Keyboard only: Tab to the field, type, Enter.
+    browser.find_element(By.ID, "item").send_keys("tea" + Keys.ENTER)
+    wait(browser).until(lambda d: any(e.text == "tea" for e in
+                                      d.find_elements(By.CSS_SELECTOR, ".shopping .text")))

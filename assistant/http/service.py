@@ -35,7 +35,7 @@ class HttpService:
         assistant.listeners.append(self.ctx.hub.on_fire)
         assistant.change_listeners.append(self.ctx.hub.on_change)
         self.server = uvicorn.Server(uvicorn.Config(
-            create_app(self.ctx), host=self.host, port=self.port, log_config=None,
+            create_app(self.ctx), host=self.host, port=self.port, log_config=None, log_level="warning",
             access_log=False, lifespan="on", timeout_graceful_shutdown=2,
             h11_max_incomplete_event_size=16384, server_header=False))
         self.thread: threading.Thread | None = None
