@@ -54,10 +54,22 @@ class EventHub:
         self._task = self._loop.create_task(self._run())
 
     async def stop(self) -> None:
-        for c in self.clients:
-            c.queue.put_nowait(None) if not c.queue.full() else None
+        self.end_streams()
         if self._task:
             self._task.cancel()
+
+    def end_streams(self) -> None:
+        """Finish every open stream (at shutdown, so no connection holds the server up)."""
+        for c in list(self.clients):
+            if c.queue.full():
+                c.dropped = True
+            else:
+                c.queue.put_nowait(None)
+        self.clients.clear()
+
+    def end_streams_threadsafe(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.end_streams)
 
     # -- producers (any thread) -------------------------------------------------------
     def on_fire(self, event: Event) -> None:

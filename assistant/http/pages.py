@@ -127,7 +127,7 @@ async def command(request: Request) -> Response:
     ctx = ctx_of(request)
     text = form.get("text", "").strip()
     site = form.get("site") or ctx.site
-    if site not in ctx.cfg.sites() and not ctx.cfg.mqtt.accept_any_site:
+    if site not in ctx.cfg.sites():  # the page offers the configured sites only
         site = ctx.site
     from starlette.concurrency import run_in_threadpool
 

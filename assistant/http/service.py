@@ -10,6 +10,7 @@ server, `enabled = false` stops it.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -69,6 +70,7 @@ class HttpService:
             log.exception("web server on %s failed", self.cfg.http.listen)
 
     def stop(self) -> None:
+        self.ctx.hub.end_streams_threadsafe()
         self.server.should_exit = True
         if self.thread is not None:
             self.thread.join(5)
@@ -91,7 +93,7 @@ def start_http(cfg: Config, assistant: Any,
         service = HttpService(cfg, assistant, load_token(cfg), stats)
         service.start()
         return service
-    except (ConfigError, OSError) as exc:
+    except (ConfigError, OSError, sqlite3.Error) as exc:
         log.error("web page and API not started: %s", exc)
         return None
 
