@@ -1,10 +1,13 @@
 """The household pages in a real browser: Debian's chromium driven by selenium (headless).
 
-Screenshots of each page are written to docs/screenshots/ (the README shows them).
+Every run takes a screenshot of each page; with UPDATE_SCREENSHOTS=1 they go to
+docs/screenshots/ (the ones the README shows), otherwise to the test's temporary folder
+so an ordinary run leaves the work tree clean.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -28,6 +31,7 @@ pytestmark = [
                        reason="needs Debian's chromium and chromium-driver (scripts/setup.sh)"),
 ]
 SHOTS = ROOT / "docs" / "screenshots"
+UPDATE = bool(os.environ.get("UPDATE_SCREENSHOTS"))
 PHONE = (412, 915)
 
 
@@ -50,6 +54,9 @@ def make_driver(tmp: Path, javascript: bool = True) -> WebDriver:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory, http_daemon):
+    global SHOTS
+    if not UPDATE:
+        SHOTS = tmp_path_factory.mktemp("screenshots")
     driver = make_driver(tmp_path_factory.mktemp("chrome"))
     try:
         login(driver, http_daemon.url)
@@ -81,7 +88,8 @@ def shoot(driver: WebDriver, name: str, width: int = PHONE[0]) -> None:
     metrics["height"] = min(max(height, 400), 2400)
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
     time.sleep(0.2)
-    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+    assert driver.save_screenshot(str(SHOTS / f"{name}.png"))
+    assert (SHOTS / f"{name}.png").stat().st_size > 5000
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
