@@ -197,6 +197,9 @@ def test_bad_bodies_get_clear_errors(http_daemon):
         r = c.post("/api/command", content=b'{"text": ', headers={"content-type":
                                                                     "application/json"})
         assert r.status_code == 400 and "malformed JSON" in r.json()["error"]
+        r = c.post("/api/command", content=b'{"text": "hi"}',
+                   headers={"content-type": "text/plain"})  # what a cross-site form can send
+        assert r.status_code == 422 and "Content-Type: application/json" in r.json()["error"]
         r = c.post("/api/command", json={"text": "hi", "volume": 11})
         assert r.status_code == 422 and r.json()["error"] == "volume: unknown field"
         r = c.post("/api/command", json={"text": 42})
@@ -286,6 +289,7 @@ def test_status_api_and_page_charts(http_daemon):
         assert {"/api/items", "/api/items/{item_id}", "/api/command", "/api/status",
                 "/api/shopping_list", "/api/events", "/calendar.ics"} <= paths
         assert set(spec["paths"]["/api/items/{item_id}"]) >= {"get", "patch", "delete"}
+        assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
 def test_event_stream_sends_ticks_and_changes(http_daemon):

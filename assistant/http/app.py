@@ -98,6 +98,10 @@ def create_app(ctx: HttpContext) -> Any:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return JSONResponse({"error": "malformed JSON in the request body"}, 400)
+        if any(e.get("type") == "model_attributes_type" and tuple(e.get("loc", ())) == ("body",)
+               for e in errors):
+            return JSONResponse({"error": "expected a JSON object in the body, sent with "
+                                          "Content-Type: application/json"}, 422)
         parts = []
         for e in errors[:5]:
             where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
@@ -112,6 +116,21 @@ def create_app(ctx: HttpContext) -> Any:
                                 headers=getattr(exc, "headers", None))
         return pages.not_found(request)
 
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(title=app.title, version=app.version,
+                                 description=app.description, routes=app.routes)
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "The token from $ASSISTANT_HTTP_TOKEN or "
+                                          "[http] token_file (when one is configured)"}}
+            schema["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     h = ctx.cfg.http
     return Guard(app, ctx.auth, RateLimiter(h.rate_limit_per_s, h.rate_burst), h.max_body_bytes,
                  ctx.requests)
