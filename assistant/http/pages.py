@@ -103,17 +103,25 @@ def home(request: Request, all: int = 0) -> HTMLResponse:
     ctx = ctx_of(request)
     now = ctx.assistant.now()
     zone = ctx.assistant.zone
-    items = [describe(it, zone, now) for it in ctx.assistant.store.pending()
-             if it.kind != "timer"]
-    today = [it for it in items if it["day"] == now.date()]
+    items = [it for it in ctx.assistant.store.pending() if it.kind != "timer"]
+    day = {it.id: it.due.astimezone(zone).date() for it in items}
     week_end = now.date() + timedelta(days=7)
-    soon = [it for it in items if now.date() < it["day"] <= week_end]
-    later = [it for it in items if it["day"] > week_end]
+    today = [it for it in items if day[it.id] == now.date()]
+    soon = [it for it in items if now.date() < day[it.id] <= week_end]
+    later = [it for it in items if day[it.id] > week_end]
+    # A phone page stays light even with a thousand items: the rest is one link away.
+    shown_soon = soon if all else soon[:100]
     shown_later = later if all else later[:50]
+
+    def view(chosen: list) -> list[dict[str, Any]]:
+        return [describe(it, zone, now) for it in chosen]
+
     timers = [describe(it, zone, now) for it in ctx.assistant.store.pending(kind="timer")]
     key = request.cookies.get(CSRF_COOKIE, "")
-    return render(request, "home.html", today=today, soon=soon, later=shown_later,
-                  later_hidden=len(later) - len(shown_later), timers=timers,
+    return render(request, "home.html", today=view(today), soon=view(shown_soon),
+                  later=view(shown_later),
+                  later_hidden=len(later) - len(shown_later),
+                  soon_hidden=len(soon) - len(shown_soon), timers=timers,
                   conversation=ctx.conversations.get(key, []), sites=ctx.cfg.sites(),
                   site=ctx.site)
 
