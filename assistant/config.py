@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_CONFIG = "ASSISTANT_CONFIG"
 ENV_MQTT_PASSWORD = "ASSISTANT_MQTT_PASSWORD"
+ENV_HTTP_TOKEN = "ASSISTANT_HTTP_TOKEN"
 
 
 class ConfigError(ValueError):
@@ -129,6 +130,22 @@ class TtsConfig:
 
 
 @dataclass(frozen=True)
+class HttpConfig:
+    """The household web page and JSON API (assistant/http); off unless enabled."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1:8080"  # host:port; beyond loopback only with a token
+    token_env: str = ENV_HTTP_TOKEN  # environment variable holding the access token
+    token_file: str = ""  # or a file holding it (never the token itself in this file)
+    site: str = ""  # site of requests typed on the page; "" = [mqtt] site
+    max_body_bytes: int = 16384
+    rate_limit_per_s: float = 10.0
+    rate_burst: int = 60
+    event_buffer: int = 200  # events queued per stream client before it is dropped
+    max_event_clients: int = 16
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = "INFO"
 
@@ -143,6 +160,7 @@ class Config:
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
     # Where the file was read from; relative paths in it resolve against its folder.
     source: str = ""
 
@@ -236,6 +254,8 @@ _POSITIVE = {
     ("scheduler", "missed_after_s"), ("speech", "sample_rate"), ("speech", "silence_s"),
     ("speech", "max_utterance_s"), ("speech", "threads"), ("speech", "retry_s"),
     ("speech", "beam_size"),
+    ("http", "max_body_bytes"), ("http", "rate_limit_per_s"), ("http", "rate_burst"),
+    ("http", "event_buffer"), ("http", "max_event_clients"),
 }
 
 
@@ -298,6 +318,11 @@ def _validate_value(where: str, section: str, key: str, value: Any) -> Any:
             raise ConfigError(f"{where}: [time] {key} = {value!r}: expected a time of day as \"HH:MM\"") from None
     if section == "speech" and key == "vad_aggressiveness" and value not in (0, 1, 2, 3):
         raise ConfigError(f"{where}: [speech] vad_aggressiveness = {value}: expected 0, 1, 2 or 3")
+    if section == "http" and key == "listen":
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"{where}: [http] listen = {value!r}: expected HOST:PORT, e.g. "
+                              "\"127.0.0.1:8080\" or \"[::1]:8080\"")
     if section == "nlu" and key == "threshold" and not 0 <= value < 1:
         raise ConfigError(f"{where}: [nlu] threshold = {value}: expected 0 (calibrated) or a number in (0, 1)")
     return value
@@ -322,6 +347,11 @@ def from_dict(data: dict[str, Any], source: str = "") -> Config:
                 raise ConfigError(
                     f"{where}: [mqtt] password: secrets do not go in the config file; set "
                     f"{ENV_MQTT_PASSWORD} or [mqtt] password_file"
+                )
+            if name == "http" and key == "token":
+                raise ConfigError(
+                    f"{where}: [http] token: secrets do not go in the config file; set "
+                    f"{ENV_HTTP_TOKEN} or [http] token_file"
                 )
             if key not in hints:
                 raise ConfigError(
@@ -374,6 +404,7 @@ def replace(cfg: Config, **sections: Any) -> Config:
 __all__ = [
     "Config",
     "ConfigError",
+    "HttpConfig",
     "LogConfig",
     "MqttConfig",
     "NluConfig",

@@ -40,6 +40,7 @@ class Daemon:
         self.listener: Any = None
         self.satellite: Any = None
         self.watchdog: Any = None
+        self.http: Any = None
         self._stop = threading.Event()
         self._reload = threading.Event()
         self.started = time.time()
@@ -68,6 +69,9 @@ class Daemon:
                  r.get("scheduled", 0), r.get("late", 0), r.get("missed", 0))
         self._publish_state()
         self._start_voice()
+        from assistant.http.service import start_http  # [http]: web page, API, ICS feed
+
+        self.http = start_http(self.cfg, self.assistant, self.stats)
 
         self.watchdog = sdnotify.Watchdog(self.healthy)
         self.watchdog.start()
@@ -226,6 +230,9 @@ class Daemon:
             if old_poke in self.assistant.outbox_listeners:
                 self.assistant.outbox_listeners.remove(old_poke)
             self._start_mqtt()
+        from assistant.http.service import reload_http
+
+        self.http = reload_http(self.http, new, self.assistant, self.stats)
         for section in ("storage", "nlu", "speech", "time"):
             if getattr(new, section) != getattr(old, section):
                 log.warning("[%s] changed: restart the service to apply it", section)
@@ -237,6 +244,7 @@ class Daemon:
         log.info("stopping")
         for part, stop in (("watchdog", lambda: self.watchdog and self.watchdog.stop()),
                            ("microphone", lambda: self.listener and self.listener.stop()),
+                           ("web server", lambda: self.http and self.http.stop()),
                            ("mqtt", lambda: self.mqtt and self.mqtt.stop()),
                            ("scheduler and store", lambda: self.assistant and self.assistant.stop())):
             try:

@@ -39,6 +39,10 @@ class StoreError(RuntimeError):
     """The database cannot be read or written; the message says what to do."""
 
 
+class ItemConflict(ValueError):
+    """An edit that cannot apply: the item is no longer pending, or changed since it was read."""
+
+
 @dataclass
 class Item:
     kind: str
@@ -249,6 +253,59 @@ class Store:
     def update(self, item_id: str, **changes: Any) -> None:
         changes["updated_ts"] = _now_ts()
         self._write(lambda: self.db["items"].update(item_id, changes))
+
+    def modify(self, item_id: str, *, due_ts: float | None = None, subject: str | None = None,
+               label: str | None = None, expect_updated_ts: float | None = None,
+               now_ts: float | None = None) -> Item | None:
+        """Move and/or rename one pending item in one transaction; None when no such id.
+
+        The one edit path for the web page, the API and the spoken update intents: the
+        caller reschedules the returned item. A calendar event keeps its notice unless that
+        would already have passed. `expect_updated_ts` turns "last write wins" into a
+        conflict when someone else changed the item since the caller read it.
+        """
+        if subject is not None and len(subject) > MAX_SUBJECT:
+            raise ValueError(f"subject longer than {MAX_SUBJECT} characters")
+        if label is not None and len(label) > MAX_SUBJECT:
+            raise ValueError(f"label longer than {MAX_SUBJECT} characters")
+        now = _now_ts() if now_ts is None else now_ts
+
+        def run() -> Item | None:
+            rows = list(self.db.query("SELECT * FROM items WHERE id = ?", [item_id]))
+            if not rows:
+                return None
+            item = Item.from_row(rows[0])
+            if item.status != "pending":
+                raise ItemConflict(f"the {item.kind} is {item.status}, not pending")
+            if expect_updated_ts is not None and abs(item.updated_ts - expect_updated_ts) > 1e-6:
+                raise ItemConflict(f"the {item.kind} was changed by someone else; reload it")
+            changes: dict[str, Any] = {"updated_ts": max(now, item.updated_ts + 1e-6)}
+            if due_ts is not None:
+                if item.rrule:
+                    raise ItemConflict("a repeating item cannot be moved yet; cancel it and "
+                                       "create it again at the new time")
+                if due_ts <= now:
+                    raise ValueError("that time is already in the past")
+                fire_ts = due_ts - (item.notice_s or 0)
+                changes.update(due_ts=due_ts, fire_ts=fire_ts if fire_ts > now else due_ts)
+            if subject is not None:
+                changes["subject"] = subject
+            if label is not None:
+                changes["label"] = label
+            self.db["items"].update(item_id, changes)
+            return Item.from_row({**rows[0], **changes})
+
+        return self._write(run)
+
+    def fires_since(self, since_ts: float) -> list[tuple[float, float]]:
+        """(fired_ts, late_s) of every fire since `since_ts`: the lateness chart's data."""
+        with self._lock:
+            try:
+                return [(r[0], r[1]) for r in self.db.execute(
+                    "SELECT fired_ts, late_s FROM fires WHERE fired_ts >= ? ORDER BY fired_ts",
+                    [since_ts]).fetchall()]
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
 
     def cancel(self, ids: Iterable[str]) -> int:
         ids = list(ids)
