@@ -39,6 +39,7 @@ class Daemon:
         self.listener: Any = None
         self.satellite: Any = None
         self.watchdog: Any = None
+        self.wyoming: Any = None
         self._stop = threading.Event()
         self._reload = threading.Event()
         self.started = time.time()
@@ -67,6 +68,7 @@ class Daemon:
                  r.get("scheduled", 0), r.get("late", 0), r.get("missed", 0))
         self._publish_state()
         self._start_voice()
+        self._start_wyoming()
 
         self.watchdog = sdnotify.Watchdog(self.healthy)
         self.watchdog.start()
@@ -112,6 +114,22 @@ class Daemon:
             log.error("voice input unavailable (%s); still serving MQTT and the scheduler. "
                       "Run `assistant doctor` for details.", exc)
 
+    def _start_wyoming(self) -> None:
+        if not self.cfg.wyoming.enabled:
+            return
+        from assistant.wyoming.service import WyomingService
+
+        try:
+            self.wyoming = WyomingService(self.cfg, self.assistant)
+            self.wyoming.start()
+        except Exception as exc:  # noqa: BLE001 - a taken port must not stop the daemon
+            log.error("wyoming server not started (%s); still serving MQTT and the scheduler",
+                      exc)
+            self.wyoming = None
+            return
+        self.assistant.listeners.append(self.wyoming.on_event)
+        self.assistant.change_listeners.append(self.wyoming.on_change)
+
     # -- glue -------------------------------------------------------------------------
     def _parse(self, text: str) -> Any:
         return self.assistant.parser.parse(text, None, self.assistant.zone)
@@ -146,6 +164,8 @@ class Daemon:
         out = self.assistant.stats()
         out["pid"] = os.getpid()
         out["mqtt_connected"] = bool(self.mqtt and self.mqtt.connected)
+        if self.wyoming is not None:
+            out["wyoming"] = self.wyoming.status()
         out["updated"] = time.time()
         return out
 
@@ -215,6 +235,7 @@ class Daemon:
         log.info("stopping")
         for part, stop in (("watchdog", lambda: self.watchdog and self.watchdog.stop()),
                            ("microphone", lambda: self.listener and self.listener.stop()),
+                           ("wyoming", lambda: self.wyoming and self.wyoming.stop()),
                            ("mqtt", lambda: self.mqtt and self.mqtt.stop()),
                            ("scheduler and store", lambda: self.assistant and self.assistant.stop())):
             try:
