@@ -276,6 +276,7 @@ class SatelliteLink:
             log.warning("satellite %s unavailable: not speaking %r", self.site, text[:60])
             return
         try:
+            await self.send(Synthesize(text=text).event())
             await self._speak(text)
         except Exception as exc:  # noqa: BLE001
             log.warning("satellite %s: announcement failed: %s", self.site, exc)
