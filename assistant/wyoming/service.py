@@ -168,8 +168,9 @@ class WyomingService:
 def status_lines(st: dict[str, Any]) -> list[str]:
     """The `assistant status` lines for the Wyoming part of the daemon's status.json."""
     programs = ", ".join(st.get("programs") or []) or "no programs"
-    out = [f"wyoming: listening on {st.get('uri')} ({programs}), {st.get('clients', 0)} clients "
-           f"now, {st.get('handled', 0)} transcripts handled"]
+    first = (f"wyoming: listening on {st.get('uri')} ({programs}), {st.get('clients', 0)} "
+             f"clients now, {st.get('handled', 0)} transcripts handled")
+    out = [first]
     for s in st.get("satellites", []):
         state = "available" if s.get("available") else (
             f"unavailable: {s.get('last_error') or 'not connected yet'}"
