@@ -224,7 +224,7 @@ class Daemon:
         if new.mqtt != old.mqtt and self.mqtt is not None:
             self.mqtt.stop()
             self._start_mqtt()
-        for section in ("storage", "nlu", "speech", "time"):
+        for section in ("storage", "nlu", "speech", "time", "wyoming"):
             if getattr(new, section) != getattr(old, section):
                 log.warning("[%s] changed: restart the service to apply it", section)
         log.info("configuration reloaded from %s", new.source)

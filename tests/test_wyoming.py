@@ -105,6 +105,20 @@ def test_follow_up_question_in_the_same_conversation(served) -> None:
     assert items[0].due.hour == 17
 
 
+def test_a_question_belongs_to_its_conversation(served) -> None:
+    daemon, port, _ = served
+    a = {"conversation_id": "conv-a", "site": "hall"}
+    b = {"conversation_id": "conv-b", "site": "hall"}
+    q = call(port, Transcript("remind me to feed the cat", context=a))[0]
+    assert q.data["text"].endswith("?"), q
+    other = call(port, Transcript("tomorrow at 7 am", context=b))[0]  # not B's question
+    assert not [it for it in store_items(daemon) if it.subject == "feed the cat"], other
+    answer = call(port, Transcript("tomorrow at 8 am", context=a))[0]
+    assert answer.type == "handled", answer
+    items = [it for it in store_items(daemon) if it.subject == "feed the cat"]
+    assert [(it.site, it.due.hour) for it in items] == [("hall", 8)]
+
+
 def test_site_defaults_to_the_configured_one(served) -> None:
     daemon, port, _ = served
     ev = call(port, Transcript("set a timer for 42 minutes"))[0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -65,6 +66,8 @@ class Hub:
     programs: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     handled_ms: deque = field(default_factory=lambda: deque(maxlen=1000))
+    _asked_by: dict = field(default_factory=dict)  # site -> conversation with a pending question
+    _conversations_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def create(cls, cfg: Config, assistant: Any, engines: Engines | None = None) -> Hub:
@@ -82,10 +85,33 @@ class Hub:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
     def handle_text(self, text: str, context: dict | None, site: str | None = None) -> Any:
+        """Run one text through the pipeline; a follow-up question belongs to its conversation.
+
+        The pipeline keeps one pending question per site. Wyoming clients name their
+        conversation (HA's conversation_id), so a question asked in one conversation is set
+        aside while another conversation on the same site is served, and put back afterwards:
+        only the conversation that was asked answers it.
+        """
         from assistant.events import Request
 
         site = site or programs.resolve_site(context, self.site)
-        return self.assistant.handle(Request(text=text, site=site, source="wyoming"))
+        cid = (context or {}).get("conversation_id")
+        req = Request(text=text, site=site, source="wyoming")
+        state = self.assistant.dialogues.site(site)
+        with self._conversations_lock:
+            owner = self._asked_by.get(site)
+            stash = None
+            if state.follow_up is not None and owner is not None and owner != cid:
+                stash = (state.follow_up, state.follow_up_ts)
+                state.follow_up = None
+            reply = self.assistant.handle(req)
+            if state.follow_up is not None and (stash is None or state.follow_up is not stash[0]):
+                self._asked_by[site] = cid
+            elif stash is not None:
+                state.follow_up, state.follow_up_ts = stash
+            else:
+                self._asked_by.pop(site, None)
+        return reply
 
     def parse(self, text: str) -> Any:
         return self.assistant.parser.parse(text, None, self.assistant.zone)
