@@ -327,3 +327,33 @@ def test_too_many_clients_get_a_busy_error(tmp_path: Path) -> None:
         assert call(port, Describe())[0].type == "info"
     finally:
         stop_daemon(daemon)
+
+
+def test_zeroconf_advertises_wyoming_tcp(tmp_path: Path) -> None:
+    from zeroconf import IPVersion
+    from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+
+    name = f"assistant-test-{tmp_path.name[-6:]}-{int(time.time() * 1000) % 100000}"
+    daemon, port = start_daemon(tmp_path / "d", wyoming={"programs": ["handle"],
+                                                        "zeroconf": True,
+                                                        "zeroconf_name": name})
+
+    async def lookup() -> AsyncServiceInfo | None:
+        zc = AsyncZeroconf(ip_version=IPVersion.V4Only)
+        try:
+            info = AsyncServiceInfo("_wyoming._tcp.local.", f"{name}._wyoming._tcp.local.")
+            for _ in range(5):
+                if await info.async_request(zc.zeroconf, 3000):
+                    return info
+            return None
+        finally:
+            await zc.async_close()
+
+    try:
+        info = asyncio.run(lookup())
+        assert info is not None, daemon.log()[-2000:]
+        assert info.port == port
+        assert info.parsed_addresses() == ["127.0.0.1"]
+    finally:
+        stop_daemon(daemon)
+    assert f"zeroconf: advertising {name}._wyoming._tcp.local. on 127.0.0.1:{port}" in daemon.log()
