@@ -31,6 +31,7 @@ from wyoming.wake import Detection, NotDetected
 
 from assistant.events import Reply, Request
 from assistant.speech.audio import RATE
+from assistant.speech.vad import has_speech
 from assistant.wyoming.engines import Engines
 
 log = logging.getLogger("assistant.wyoming")
@@ -119,11 +120,13 @@ def wake_model_name(phrase: str) -> str:
 class WakeStream:
     """Streaming wake-word search over an utterance-level detector (`find(pcm) -> offset`).
 
-    Every `step_s` of new audio the last `window_s` seconds are searched; the first hit gives
-    a `detection` with its time in the stream. Memory: one window.
+    Every `step_s` of new audio the last `window_s` seconds are searched (when the VAD hears
+    speech in them); the first hit gives a `detection` with its time in the stream. The
+    windows overlap by `window_s - step_s`, more than a wake phrase lasts, so none is cut in
+    two. Memory: one window.
     """
 
-    def __init__(self, engines: Engines, window_s: float = 3.0, step_s: float = 0.5) -> None:
+    def __init__(self, engines: Engines, window_s: float = 2.5, step_s: float = 0.75) -> None:
         self.engines = engines
         self.window = int(window_s * RATE) * 2
         self.step = int(step_s * RATE) * 2
@@ -146,8 +149,11 @@ class WakeStream:
         if self.pending < self.step and not final:
             return None
         self.pending = 0
+        window = bytes(self.buf)
+        if not has_speech(window, 1):
+            return None  # silence or noise: the detector (~60 ms per second of audio) is skipped
         t0 = time.perf_counter()
-        end = self.engines.wake().find(bytes(self.buf))
+        end = self.engines.wake().find(window)
         self.seconds += time.perf_counter() - t0
         if end is None:
             return None
