@@ -9,6 +9,9 @@
      speech chunk sent to the reply's audio-start (and its first audio-chunk) received.
      It contains the VAD's end-of-speech wait (`[speech] silence_s`, 0.6 s by default),
      Whisper tiny.en, the pipeline and espeak-ng.
+  3. Idle cost of a continuously streaming satellite: a real wyoming-satellite process
+     (from .venv-satellite; skipped without it) streams silence from its file microphone
+     and the daemon listens for the wake word; the daemon's CPU over --idle-s seconds.
 
     .venv/bin/python bench/wyoming_latency.py [--n 300] [--trials 10] [--json]
 """
@@ -189,10 +192,36 @@ async def satellite_latencies(folder: Path, trials: int) -> FakeSatellite:
     return sat
 
 
+def idle_cpu(folder: Path, seconds: float) -> dict | None:
+    import psutil
+
+    from tests.fixtures.wyoming import SATELLITE_PYTHON, SatelliteProcess
+
+    if not SATELLITE_PYTHON.exists():
+        return None
+    sat_port, port = free_port(), free_port()
+    sat = SatelliteProcess(folder / "idle-sat", sat_port)
+    proc = start_daemon(folder / "idle", port, [f"tcp://127.0.0.1:{sat_port}#idle"])
+    try:
+        time.sleep(5)  # connected, engines loaded
+        p = psutil.Process(proc.pid)
+        c0, t0 = p.cpu_times(), time.monotonic()
+        time.sleep(seconds)
+        c1, t1 = p.cpu_times(), time.monotonic()
+        busy = (c1.user - c0.user) + (c1.system - c0.system)
+        return {"seconds": round(t1 - t0, 1), "cpu_percent_of_one_core":
+                round(100 * busy / (t1 - t0), 1), "rss_mb": round(p.memory_info().rss / 2**20)}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(15)
+        sat.stop()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--trials", type=int, default=10)
+    ap.add_argument("--idle-s", type=float, default=20.0)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--folder", help="keep the daemons' state and logs here (default: a temp dir)")
     args = ap.parse_args()
@@ -207,6 +236,7 @@ def main() -> int:
             proc.send_signal(signal.SIGTERM)
             proc.wait(15)
         sat = asyncio.run(satellite_latencies(folder, args.trials))
+        idle = idle_cpu(folder, args.idle_s)
     result = {
         "transcript_to_handled_ms": {"n": len(lat), "p50": pct(lat, 0.5), "p90": pct(lat, 0.9),
                                      "p99": pct(lat, 0.99), "mean": round(statistics.mean(lat), 2),
@@ -216,6 +246,7 @@ def main() -> int:
             "audio_start_p50": pct(sat.start_ms, 0.5), "audio_start_max": round(max(sat.start_ms), 1),
             "first_chunk_p50": pct(sat.chunk_ms, 0.5), "first_chunk_max": round(max(sat.chunk_ms), 1),
         },
+        "streaming_satellite_idle": idle,
     }
     if args.json:
         print(json.dumps(result))
@@ -226,6 +257,9 @@ def main() -> int:
         print(f"Satellite audio end -> reply audio-start (n={s['trials']}): p50 "
               f"{s['audio_start_p50']} ms (max {s['audio_start_max']}); first audio-chunk p50 "
               f"{s['first_chunk_p50']} ms (max {s['first_chunk_max']})")
+        if idle:
+            print(f"Daemon with one satellite streaming silence: {idle['cpu_percent_of_one_core']} "
+                  f"% of one core over {idle['seconds']} s, RSS {idle['rss_mb']} MB")
     return 0
 
 

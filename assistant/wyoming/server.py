@@ -140,9 +140,12 @@ class Session:
             while True:
                 event = await read_event(self.reader, self.hub.limits)
                 if event is None:
-                    if self.audio is not None or self.wake is not None:
+                    if self.audio is not None:
                         log.warning("wyoming client %s disconnected in the middle of an audio "
-                                    "stream; dropped", self.peer)
+                                    "stream (%.1f s received); dropped", self.peer,
+                                    self.audio.received_s)
+                    elif self.wake is not None:  # HA ends a wake-word stream by hanging up
+                        log.debug("wyoming client %s ended its wake-word stream", self.peer)
                     break
                 if not await self.dispatch(event):
                     break
