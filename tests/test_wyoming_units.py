@@ -140,6 +140,7 @@ def test_timer_events_from_store_changes(tmp_path: Path) -> None:
         assert started["kitchen"].data["start_minutes"] == 10
         assert 598 <= started["kitchen"].data["total_seconds"] <= 600
         assert tracker.changes() == []
+        assert [e.data["id"] for e in tracker.current("kitchen")] == [a.id]
         store.cancel([b.id])
         assert [(s, e.type, e.data["id"]) for s, e in tracker.changes()] == [
             ("hall", "timer-cancelled", b.id)]

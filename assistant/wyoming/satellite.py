@@ -85,6 +85,7 @@ class SatelliteLink:
         self._voice = False
         self._stage_t0 = 0.0
         self._busy = False
+        self.timers: Any = None  # a TimerTracker: running timers are sent on (re)connect
 
     # -- connection -----------------------------------------------------------------
     async def run(self) -> None:
@@ -105,6 +106,11 @@ class SatelliteLink:
                 reason = f"protocol error: {exc}"
             except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
                 reason = f"connection lost: {exc or type(exc).__name__}"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("satellite %s: unexpected error", self.site)
+                reason = f"internal error: {type(exc).__name__}: {exc}"
             finally:
                 self._writer = None
                 writer.close()
@@ -145,6 +151,9 @@ class SatelliteLink:
         self.connects += 1
         log.info("satellite %s connected (%s) on site %s", self.uri, self.name or "unnamed",
                  self.site)
+        if self.timers is not None:
+            for ev in await self.hub.call(self.timers.current, self.site):
+                await self.send(ev)
         while True:
             event = await read_event(reader, self.hub.limits)
             if event is None:
@@ -232,21 +241,31 @@ class SatelliteLink:
         t_end = time.monotonic()
         self._busy = True
         try:
-            await self.send(VoiceStopped().event())
-            text = await self.hub.call(self.hub.engines.transcribe, pcm)
-            await self.send(Transcript(text=text).event())
-            if not text:
-                log.info("satellite %s: nothing recognised in %.1f s of audio", self.site,
-                         len(pcm) / 32000)
-                await self._end("")
-                return
-            reply = await self.hub.call(self.hub.handle_text, text, None, self.site)
-            self.commands += 1
-            log.info("satellite %s: heard %r -> %s: %r", self.site, text, reply.intent,
-                     reply.speech)
-            await self._end(reply.speech, t_end)
+            await self._command(pcm, t_end)
+        except (OSError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - an engine failed: say so, listen again
+            log.error("satellite %s: the command failed: %s", self.site, exc)
+            await self.send(Error(text=f"command failed: {exc}", code="pipeline").event())
+            await self._end("")
         finally:
             self._busy = False
+
+    async def _command(self, pcm: bytes, t_end: float) -> None:
+        """Transcribe, answer through the pipeline, speak the reply."""
+        await self.send(VoiceStopped().event())
+        text = await self.hub.call(self.hub.engines.transcribe, pcm)
+        await self.send(Transcript(text=text).event())
+        if not text:
+            log.info("satellite %s: nothing recognised in %.1f s of audio", self.site,
+                     len(pcm) / 32000)
+            await self._end("")
+            return
+        reply = await self.hub.call(self.hub.handle_text, text, None, self.site)
+        self.commands += 1
+        log.info("satellite %s: heard %r -> %s: %r", self.site, text, reply.intent,
+                 reply.speech)
+        await self._end(reply.speech, t_end)
 
     async def _end(self, speech: str, t_end: float | None = None) -> None:
         run = self._run

@@ -97,7 +97,10 @@ class Hub:
         site = site or programs.resolve_site(context, self.site)
         cid = (context or {}).get("conversation_id")
         req = Request(text=text, site=site, source="wyoming")
-        state = self.assistant.dialogues.site(site)
+        dialogues = getattr(self.assistant, "dialogues", None)
+        if dialogues is None or not hasattr(dialogues, "site"):
+            return self.assistant.handle(req)
+        state = dialogues.site(site)
         with self._conversations_lock:
             owner = self._asked_by.get(site)
             stash = None
@@ -216,6 +219,8 @@ class Session:
         if tr is None:
             await self.send(Error(text="transcript without a text", code="bad-request").event())
             return
+        if not isinstance(tr.context, dict):
+            tr.context = None
         if "handle" not in self.hub.programs:
             await self._recognize(event)
             return
@@ -255,7 +260,16 @@ class Session:
                 self.wake = programs.WakeStream(self.hub.engines)
             if self.wake.detected_at is not None:
                 return  # already answered; the client stops when it likes
-            found = await self.hub.call(self.wake.feed, to_pcm16k(event.payload or b"", fmt))
+            try:
+                found = await self.hub.call(self.wake.feed, to_pcm16k(event.payload or b"", fmt))
+            except AudioFormatError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - engines raise their own error types
+                log.error("wyoming %s: wake word detection failed: %s", self.peer, exc)
+                await self.send(Error(text=f"wake word detection failed: {exc}",
+                                      code="wake").event())
+                self.wake, self.mode = None, "asr"
+                return
             if found is not None:
                 await self.send(self.wake.detection())
             return
@@ -276,7 +290,12 @@ class Session:
             return
         audio, self.audio = self.audio, None
         pcm = audio.pcm() if audio is not None else b""
-        text = await self.hub.call(self.hub.engines.transcribe, pcm) if pcm else ""
+        try:
+            text = await self.hub.call(self.hub.engines.transcribe, pcm) if pcm else ""
+        except Exception as exc:  # noqa: BLE001 - engines raise their own error types
+            log.error("wyoming %s: speech-to-text failed: %s", self.peer, exc)
+            await self.send(Error(text=f"speech-to-text failed: {exc}", code="asr").event())
+            return
         log.info("wyoming %s: transcribed %.1f s of audio: %r", self.peer,
                  len(pcm) / 32000, text[:80])
         await self.send(programs.transcript_event(text, self.language))

@@ -71,6 +71,7 @@ class WyomingService:
             self.timers = TimerTracker(self.assistant.store)
         for uri in w.satellites:
             link = SatelliteLink(self.hub, uri)
+            link.timers = self.timers
             self.satellites.append(link)
             self._tasks.append(asyncio.create_task(link.run(), name=f"satellite {link.site}"))
         if w.zeroconf:

@@ -65,6 +65,10 @@ class TimerTracker:
             self._seen = {tid: _Seen(it.site, it.fire_ts) for tid, it in now_items.items()}
         return out
 
+    def current(self, site: str) -> list[Event]:
+        """`timer-started` for the running timers of `site` (a satellite that just connected)."""
+        return [self._started(it) for it in self.store.pending("timer") if it.site == site]
+
     def finished(self, timer_id: str) -> Event:
         with self._lock:
             self._seen.pop(timer_id, None)
