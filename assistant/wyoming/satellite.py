@@ -228,12 +228,17 @@ class SatelliteLink:
         elif not self._voice and time.monotonic() - self._stage_t0 > NO_SPEECH_TIMEOUT_S:
             log.info("satellite %s: no speech after %.0f s; listening again", self.site,
                      NO_SPEECH_TIMEOUT_S)
+            await self.send(Transcript(text="").event())  # a satellite waits for this to re-arm
             await self._end("")
 
     async def _audio_stop(self) -> None:
         if self._stage == "asr" and self._seg is not None:
             utt = self._seg.flush()
-            await (self._utterance(utt) if utt else self._end(""))
+            if utt:
+                await self._utterance(utt)
+            else:
+                await self.send(Transcript(text="").event())
+                await self._end("")
         elif self._stage == "wake":
             self._reset()
 
