@@ -110,3 +110,36 @@ def test_satellite_timer_reply_and_announcement(tmp_path: Path, whisper_stt) -> 
         collector.stop()
     log = daemon.log()
     assert "satellite kitchen: heard" in log
+
+
+def test_satellite_with_its_own_wake_word_and_a_reminder(tmp_path: Path) -> None:
+    from tests.fixtures.wyoming import LibrarySatellite
+
+    sat = LibrarySatellite().start()
+    daemon, _ = start_daemon(tmp_path / "daemon",
+                             wyoming={"satellites": [f"tcp://127.0.0.1:{sat.port}#porch"]})
+    ev = sat.collector
+    try:
+        ev.wait_for(lambda e: e.type == "run-satellite", 30)
+        speech = load_wav(synthesize("remind me in ten seconds to stretch", "slt",
+                                     tmp_path / "cmd.wav"))
+        sat.command(speech)
+        transcript = ev.wait_for(lambda e: e.type == "transcript", 60)
+        assert "stretch" in transcript.data["text"].lower(), transcript
+        reply = ev.wait_for(lambda e: e.type == "synthesize", 30).data["text"]
+        assert "stretch" in reply.lower(), reply
+        ev.wait_for(lambda e: e.type == "audio-stop", 30)
+        assert "voice-started" in ev.types() and "voice-stopped" in ev.types()
+        announced = ev.wait_for(lambda e: e.type == "synthesize"
+                                and e.data["text"].startswith("Reminder"), 40)
+        assert announced.data["text"] == "Reminder: stretch."
+        assert ev.types().count("audio-stop") >= 1
+        # Nobody speaks after the wake word: an empty transcript re-arms the satellite.
+        n = ev.types().count("transcript")
+        sat.command(b"", silence_s=9.5)
+        empty = ev.wait_for(lambda e: e.type == "transcript" and e.data["text"] == "", 20)
+        assert empty and ev.types().count("transcript") == n + 1
+    finally:
+        stop_daemon(daemon)
+        sat.stop()
+    assert "satellite porch: no speech after 8 s" in daemon.log()
