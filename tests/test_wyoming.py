@@ -357,3 +357,21 @@ def test_zeroconf_advertises_wyoming_tcp(tmp_path: Path) -> None:
     finally:
         stop_daemon(daemon)
     assert f"zeroconf: advertising {name}._wyoming._tcp.local. on 127.0.0.1:{port}" in daemon.log()
+
+
+def test_an_engine_that_cannot_load_is_not_offered(tmp_path: Path) -> None:
+    daemon, port = start_daemon(tmp_path / "d", speech={"engine": "vosk", "language": "en"},
+                                wyoming={"programs": ["handle", "asr"]})
+    try:
+        t0 = time.monotonic()
+        while "not offered in info" not in daemon.log() and time.monotonic() - t0 < 30:
+            time.sleep(0.2)
+        info = Info.from_event(call(port, Describe())[0])
+        assert info.handle and not info.asr
+        fmt = {"rate": 16000, "width": 2, "channels": 1}
+        ev = call(port, Transcribe(), AudioStart(**fmt), AudioChunk(audio=bytes(32000), **fmt),
+                  AudioStop())[0]
+        assert ev.type == "error" and "speech-to-text failed" in ev.data["text"]
+    finally:
+        stop_daemon(daemon)
+    assert "speech-to-text unavailable (not offered in info)" in daemon.log()

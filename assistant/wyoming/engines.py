@@ -36,6 +36,7 @@ class Engines:
         self._stt: Any = None
         self._speaker: Any = None
         self._wake: Any = None
+        self.errors: dict[str, str] = {}  # program -> why its engine could not load
 
     # -- speech-to-text -------------------------------------------------------------
     def stt(self) -> Any:
@@ -102,15 +103,16 @@ class Engines:
 
     def load(self, stt: bool, tts: bool, wake: bool) -> None:
         """Load what will be needed now, so the first request is not slow; log what fails."""
-        for name, wanted, getter in (("speech-to-text", stt, self.stt),
-                                     ("text-to-speech", tts, self.speaker),
-                                     ("wake word", wake, self.wake)):
+        for program, name, wanted, getter in (("asr", "speech-to-text", stt, self.stt),
+                                              ("tts", "text-to-speech", tts, self.speaker),
+                                              ("wake", "wake word", wake, self.wake)):
             if not wanted:
                 continue
             try:
                 getter()
             except Exception as exc:  # noqa: BLE001 - engines raise their own error types
-                log.error("wyoming: %s unavailable: %s", name, exc)
+                self.errors[program] = str(exc)
+                log.error("wyoming: %s unavailable (not offered in info): %s", name, exc)
 
     def close(self) -> None:
         with self._lock:

@@ -178,7 +178,8 @@ class Session:
         """Answer one event; False closes the connection."""
         t, offered = event.type, self.hub.programs
         if Describe.is_type(t):
-            await self.send(build_info(self.hub.cfg, self.hub.engines, offered).event())
+            working = [p for p in offered if p not in self.hub.engines.errors]
+            await self.send(build_info(self.hub.cfg, self.hub.engines, working).event())
         elif Ping.is_type(t):
             await self.send(Pong(text=event.data.get("text")).event())
         elif Transcript.is_type(t) and ("handle" in offered or "intent" in offered):
