@@ -298,6 +298,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"daemon: {'running, up ' + _human_s(stats.get('uptime_s')) if running else 'not running'}")
     if running:
         print(f"mqtt: {'connected' if stats.get('mqtt_connected') else 'not connected'}")
+        if stats.get("wyoming"):
+            from assistant.wyoming.service import status_lines
+
+            print("\n".join(status_lines(stats["wyoming"])))
     kinds = stats.get("pending_by_kind", {})
     print(f"pending: {stats.get('pending', 0)} "
           f"({', '.join(f'{v} {k}s' for k, v in kinds.items() if v) or 'none'})")

@@ -146,6 +146,24 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class WyomingConfig:
+    """Home Assistant's voice protocol: a server HA (or any client) calls, and satellites we drive."""
+
+    enabled: bool = False
+    uri: str = "tcp://0.0.0.0:10700"  # or "unix:///run/assistant/wyoming.sock"
+    programs: list[str] = field(default_factory=lambda: ["handle", "intent", "asr", "tts", "wake"])
+    site: str = ""  # site of requests that name none; "" = [mqtt] site
+    satellites: list[str] = field(default_factory=list)  # "tcp://host:port" or "tcp://host:port#site"
+    zeroconf: bool = False  # advertise _wyoming._tcp over mDNS (TCP servers only)
+    zeroconf_name: str = ""  # "" = assistant-<hostname>
+    max_clients: int = 32
+    max_payload_bytes: int = 1048576  # one event's payload (an audio chunk); larger: connection closed
+    max_audio_s: float = 30.0  # longest audio stream accepted for asr / a satellite command
+    retry_min_s: float = 1.0  # a satellite that is down: first retry delay (doubles)...
+    retry_max_s: float = 60.0  # ...up to this
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = "INFO"
 
@@ -159,6 +177,7 @@ class Config:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
+    wyoming: WyomingConfig = field(default_factory=WyomingConfig)
     log: LogConfig = field(default_factory=LogConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     # Where the file was read from; relative paths in it resolve against its folder.
@@ -256,6 +275,8 @@ _POSITIVE = {
     ("speech", "beam_size"),
     ("http", "max_body_bytes"), ("http", "rate_limit_per_s"), ("http", "rate_burst"),
     ("http", "event_buffer"), ("http", "max_event_clients"),
+    ("wyoming", "max_clients"), ("wyoming", "max_payload_bytes"), ("wyoming", "max_audio_s"),
+    ("wyoming", "retry_min_s"), ("wyoming", "retry_max_s"),
 }
 
 
@@ -323,9 +344,49 @@ def _validate_value(where: str, section: str, key: str, value: Any) -> Any:
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(f"{where}: [http] listen = {value!r}: expected HOST:PORT, e.g. "
                               "\"127.0.0.1:8080\" or \"[::1]:8080\"")
+    if section == "wyoming":
+        _validate_wyoming(where, key, value)
     if section == "nlu" and key == "threshold" and not 0 <= value < 1:
         raise ConfigError(f"{where}: [nlu] threshold = {value}: expected 0 (calibrated) or a number in (0, 1)")
     return value
+
+
+WYOMING_PROGRAMS = ("handle", "intent", "asr", "tts", "wake")
+
+
+def _validate_wyoming(where: str, key: str, value: Any) -> None:
+    from urllib.parse import urlparse
+
+    if key == "uri":
+        u = urlparse(value)
+        ok = (u.scheme == "unix" and bool(u.path)) or (u.scheme == "tcp" and bool(u.hostname)
+                                                        and _port_ok(u))
+        if not ok:
+            raise ConfigError(f"{where}: [wyoming] uri = {value!r}: expected "
+                              "\"tcp://HOST:PORT\" (e.g. tcp://0.0.0.0:10700) or \"unix:///PATH\"")
+    if key == "satellites":
+        for s in value:
+            u = urlparse(s)
+            if u.scheme not in ("tcp", "unix") or not (u.hostname and _port_ok(u) or u.scheme == "unix" and u.path):
+                raise ConfigError(f"{where}: [wyoming] satellites: {s!r}: expected "
+                                  "\"tcp://HOST:PORT\" or \"tcp://HOST:PORT#SITE\"")
+            if u.fragment and any(c in u.fragment for c in "#+/\0"):
+                raise ConfigError(f"{where}: [wyoming] satellites: {s!r}: the site after '#' "
+                                  "must not contain '/', '+', '#'")
+    if key == "programs":
+        bad = [p for p in value if p not in WYOMING_PROGRAMS]
+        if bad:
+            raise ConfigError(f"{where}: [wyoming] programs: {', '.join(map(repr, bad))}: "
+                              f"expected some of {', '.join(WYOMING_PROGRAMS)}")
+    if key == "site" and value and any(c in value for c in "#+/\0"):
+        raise ConfigError(f"{where}: [wyoming] site = {value!r}: expected a name without '/', '+', '#'")
+
+
+def _port_ok(u: Any) -> bool:
+    try:
+        return u.port is not None and 0 < u.port < 65536
+    except ValueError:
+        return False
 
 
 def from_dict(data: dict[str, Any], source: str = "") -> Config:
@@ -413,6 +474,7 @@ __all__ = [
     "StorageConfig",
     "TimeConfig",
     "TtsConfig",
+    "WyomingConfig",
     "from_dict",
     "load",
     "parse_hhmm",

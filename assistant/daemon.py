@@ -41,6 +41,7 @@ class Daemon:
         self.satellite: Any = None
         self.watchdog: Any = None
         self.http: Any = None
+        self.wyoming: Any = None
         self._stop = threading.Event()
         self._reload = threading.Event()
         self.started = time.time()
@@ -72,6 +73,7 @@ class Daemon:
         from assistant.http.service import start_http  # [http]: web page, API, ICS feed
 
         self.http = start_http(self.cfg, self.assistant, self.stats)
+        self._start_wyoming()
 
         self.watchdog = sdnotify.Watchdog(self.healthy)
         self.watchdog.start()
@@ -121,6 +123,22 @@ class Daemon:
             log.error("voice input unavailable (%s); still serving MQTT and the scheduler. "
                       "Run `assistant doctor` for details.", exc)
 
+    def _start_wyoming(self) -> None:
+        if not self.cfg.wyoming.enabled:
+            return
+        from assistant.wyoming.service import WyomingService
+
+        try:
+            self.wyoming = WyomingService(self.cfg, self.assistant)
+            self.wyoming.start()
+        except Exception as exc:  # noqa: BLE001 - a taken port must not stop the daemon
+            log.error("wyoming server not started (%s); still serving MQTT and the scheduler",
+                      exc)
+            self.wyoming = None
+            return
+        self.assistant.listeners.append(self.wyoming.on_event)
+        self.assistant.change_listeners.append(self.wyoming.on_change)
+
     # -- glue -------------------------------------------------------------------------
     def _parse(self, text: str) -> Any:
         return self.assistant.parser.parse(text, None, self.assistant.zone)
@@ -155,6 +173,8 @@ class Daemon:
         out = self.assistant.stats()
         out["pid"] = os.getpid()
         out["mqtt_connected"] = bool(self.mqtt and self.mqtt.connected)
+        if self.wyoming is not None:
+            out["wyoming"] = self.wyoming.status()
         out["updated"] = time.time()
         return out
 
@@ -233,7 +253,7 @@ class Daemon:
         from assistant.http.service import reload_http
 
         self.http = reload_http(self.http, new, self.assistant, self.stats)
-        for section in ("storage", "nlu", "speech", "time"):
+        for section in ("storage", "nlu", "speech", "time", "wyoming"):
             if getattr(new, section) != getattr(old, section):
                 log.warning("[%s] changed: restart the service to apply it", section)
         log.info("configuration reloaded from %s", new.source)
@@ -245,6 +265,7 @@ class Daemon:
         for part, stop in (("watchdog", lambda: self.watchdog and self.watchdog.stop()),
                            ("microphone", lambda: self.listener and self.listener.stop()),
                            ("web server", lambda: self.http and self.http.stop()),
+                           ("wyoming", lambda: self.wyoming and self.wyoming.stop()),
                            ("mqtt", lambda: self.mqtt and self.mqtt.stop()),
                            ("scheduler and store", lambda: self.assistant and self.assistant.stop())):
             try:

@@ -26,6 +26,13 @@ echo "==> Python virtualenv in .venv"
 # torch first and pinned: pip then takes the CPU wheel and nothing pulls a CUDA build.
 .venv/bin/pip install -q torch==2.13.0
 .venv/bin/pip install -q -e ".[$extras]"
+if [ "${1:-}" = "--dev" ]; then
+  # Tests drive a real wyoming-satellite, which pins an older wyoming (1.4.1) than the daemon
+  # (1.10.2): it gets a virtualenv of its own, exactly as a satellite box would run it.
+  echo "==> wyoming-satellite (tests) in .venv-satellite"
+  [ -x .venv-satellite/bin/python ] || python3 -m venv .venv-satellite
+  .venv-satellite/bin/pip install -q --no-deps wyoming-satellite==1.0.0 wyoming==1.4.1 pyring-buffer==1.1.0
+fi
 
 echo "==> Intent model (ONNX, int8) in models/"
 .venv/bin/assistant export-model --config config.toml
