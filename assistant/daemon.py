@@ -48,6 +48,9 @@ class Daemon:
         from assistant.pipeline import Assistant
 
         t0 = time.monotonic()
+        from assistant.paths import check_state_writable
+
+        check_state_writable(self.cfg.db_path)  # one clear line instead of a raw OSError
         sdnotify.status("loading the language model")
         log.info("starting: config %s, state %s", self.cfg.source or "(defaults)", self.cfg.db_path)
         self.assistant = Assistant(self.cfg, schedule=True)
@@ -71,7 +74,8 @@ class Daemon:
         self.watchdog = sdnotify.Watchdog(self.healthy)
         self.watchdog.start()
         self._write_status()
-        sdnotify.ready(f"serving; {r.get('scheduled', 0)} items scheduled")
+        self._last_status_text = self.status_text()
+        sdnotify.ready(self._last_status_text)
         log.info("ready in %.2f s", time.monotonic() - t0)
 
     def _start_speaker(self) -> None:
@@ -160,12 +164,18 @@ class Daemon:
 
     # -- main loop --------------------------------------------------------------------
     def serve(self) -> int:
-        last_status = last_stats = 0.0
+        last_status = last_stats = last_text = 0.0
         while not self._stop.wait(0.5):
             if self._reload.is_set():
                 self._reload.clear()
                 self.reload()
             now = time.time()
+            if now - last_text >= 2:  # STATUS= follows the live state within ~2 s
+                last_text = now
+                try:
+                    self._update_status_text()
+                except Exception:
+                    log.exception("STATUS= update failed")
             if now - last_status < 5:
                 continue
             last_status = now
@@ -192,6 +202,7 @@ class Daemon:
             new = config_mod.load(self.cfg.source or None)
         except config_mod.ConfigError as exc:
             log.error("reload refused, keeping the running config: %s", exc)
+            self._answer_reload(False, f"new config refused, the old one stays: {exc}")
             sdnotify.notify("READY=1")
             return
         from assistant.logs import setup_logging
@@ -208,7 +219,37 @@ class Daemon:
             if getattr(new, section) != getattr(old, section):
                 log.warning("[%s] changed: restart the service to apply it", section)
         log.info("configuration reloaded from %s", new.source)
+        self._answer_reload(True, f"configuration reloaded from {new.source or '(defaults)'}")
         sdnotify.notify("READY=1")
+        self._last_status_text = ""
+        self._update_status_text()
+
+    def _answer_reload(self, ok: bool, detail: str) -> None:
+        """Tell `assistant reload` (and so `systemctl reload`) how it went."""
+        from assistant.control import write_answer
+
+        try:
+            write_answer(self.cfg, ok, detail)
+        except OSError as exc:
+            log.warning("cannot write the reload answer: %s", exc)
+
+    def status_text(self) -> str:
+        """The live one-line STATUS= for `systemctl status`: pending, next due, MQTT."""
+        st = self.assistant.stats()
+        parts = [f"serving; {st.get('pending', 0)} pending"]
+        if st.get("next_due"):
+            parts.append(f"next due {st['next_due']}")
+        if self.mqtt is not None:
+            parts.append("MQTT connected" if self.mqtt.connected else "MQTT not connected")
+        else:
+            parts.append("MQTT off")
+        return ", ".join(parts)
+
+    def _update_status_text(self) -> None:
+        text = self.status_text()
+        if text != getattr(self, "_last_status_text", ""):
+            self._last_status_text = text
+            sdnotify.status(text)
 
     def shutdown(self) -> None:
         sdnotify.stopping()
