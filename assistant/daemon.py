@@ -95,7 +95,7 @@ class Daemon:
         from assistant.mqtt.service import MqttService
 
         self.mqtt = MqttService(self.cfg, self.assistant.handle, parse=self._parse,
-                                on_audio=self._on_audio)
+                                on_audio=self._on_audio, awaiting=self._awaiting_answer)
         self.mqtt.start()
 
     def _start_voice(self) -> None:
@@ -119,6 +119,11 @@ class Daemon:
     # -- glue -------------------------------------------------------------------------
     def _parse(self, text: str) -> Any:
         return self.assistant.parser.parse(text, None, self.assistant.zone)
+
+    def _awaiting_answer(self, site: str) -> bool:
+        """A question asked on `site` still waits for its answer (Hermes continueSession)."""
+        state = self.assistant.dialogues.site(site)
+        return state.pending(self.cfg.scheduler.dialogue_timeout_s) is not None
 
     def _on_audio(self, site: str, payload: bytes) -> None:
         if self.satellite is None:

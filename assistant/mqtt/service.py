@@ -83,11 +83,15 @@ class MqttService:
 
     def __init__(self, cfg: Config, handle: Callable[[Request], Reply],
                  parse: Callable[[str], ParseResult] | None = None,
-                 on_audio: Callable[[str, bytes], None] | None = None) -> None:
+                 on_audio: Callable[[str, bytes], None] | None = None,
+                 awaiting: Callable[[str], bool] | None = None) -> None:
         self.cfg = cfg
         self.handle = handle
         self.parse = parse
         self.on_audio = on_audio
+        # Whether the pipeline waits for the answer to a question it asked on a site
+        # (Hermes: continueSession, and the next query goes to the question's skill).
+        self.awaiting = awaiting
         self.root = cfg.mqtt.root
         self.hermes_handle = bool(getattr(cfg.mqtt, "hermes_handle", True))
         self.limiter = SiteLimiter(cfg.mqtt.rate_limit_per_s, cfg.mqtt.rate_burst)
@@ -339,9 +343,21 @@ class MqttService:
                     self._recent.popitem(last=False)
         self.conn.ack(msg)
 
+    def _waiting_on(self, site: str) -> bool:
+        if self.awaiting is None:
+            return False
+        try:
+            return bool(self.awaiting(site))
+        except Exception:
+            log.exception("dialogue state of site %r unreadable; treating as no question", site)
+            return False
+
     def _serve_hermes(self, msg: mqtt.MQTTMessage, query: dict[str, Any]) -> None:
         site, session = query["siteId"], query["sessionId"]
         try:
+            if self.hermes_handle and self._waiting_on(site):
+                self._serve_hermes_answer(query)
+                return
             result: ParseResult | None = None
             if self.parse is not None:
                 try:
@@ -350,6 +366,11 @@ class MqttService:
                     log.exception("NLU failed on Hermes query %r from site %r", query["input"][:80], site)
                     self._publish_json(hermes.ERROR_NLU, hermes.error_message(
                         site, f"{type(exc).__name__}: {exc}", session, query["input"]))
+                    return
+                if not hermes.allowed(query, result.intent):
+                    log.info("Hermes query %r on %s: %s is outside its intentFilter %s",
+                             query["input"][:80], site, result.intent, query["intentFilter"])
+                    self._publish_json(hermes.NOT_RECOGNIZED, hermes.not_recognized_message(query))
                     return
                 self._publish_nlu(query, result)
             if not self.hermes_handle and result is not None:
@@ -369,12 +390,42 @@ class MqttService:
                 self._publish_nlu(query, result)
             if not self.hermes_handle:
                 return
-            if session:
-                self._publish_json(hermes.END_SESSION, hermes.end_session_message(session, reply.speech))
-            elif reply.speech:
-                self._publish_json(hermes.TTS_SAY, hermes.say_message(site, reply.speech))
+            self._hermes_answer(query, reply)
         finally:
             self.conn.ack(msg)
+
+    def _serve_hermes_answer(self, query: dict[str, Any]) -> None:
+        """The answer to our question: the pipeline routes it to the question's skill, and
+        the intent published is that skill's (not what the answer parses as alone)."""
+        site = query["siteId"]
+        try:
+            reply = self.handle(Request(text=query["input"], site=site,
+                                        id=None if query["id"] is None else str(query["id"]),
+                                        source="hermes"))
+        except Exception as exc:
+            self._count("handler_errors")
+            log.exception("handler failed on Hermes answer %r from site %r", query["input"][:80],
+                          site)
+            reply = Reply(id=None, ok=False, intent=None, slots=empty_slots(),
+                          speech="Sorry, something went wrong.", error=str(exc), site=site)
+        intent = reply.intent
+        self._publish_nlu(query, ParseResult(query["input"], intent or "out_of_scope",
+                                             1.0 if intent else 0.0, reply.slots or empty_slots()))
+        self._hermes_answer(query, reply)
+
+    def _hermes_answer(self, query: dict[str, Any], reply: Reply) -> None:
+        """Speak the reply: continue the session when the pipeline asked a question back,
+        end it otherwise; without a session, hermes/tts/say."""
+        site, session = query["siteId"], query["sessionId"]
+        if session:
+            if self._waiting_on(site):
+                self._publish_json(hermes.CONTINUE_SESSION, hermes.continue_session_message(
+                    session, reply.speech, query["customData"]))
+            else:
+                self._publish_json(hermes.END_SESSION, hermes.end_session_message(
+                    session, reply.speech, query["customData"]))
+        elif reply.speech:
+            self._publish_json(hermes.TTS_SAY, hermes.say_message(site, reply.speech))
 
     def _publish_nlu(self, query: dict[str, Any], result: ParseResult) -> None:
         if hermes.recognized(result):
