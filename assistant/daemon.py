@@ -92,10 +92,12 @@ class Daemon:
         if not self.cfg.mqtt.enabled:
             log.info("MQTT disabled by [mqtt] enabled = false")
             return
+        from assistant.mqtt.identity import DiscoveryLedger
         from assistant.mqtt.service import MqttService
 
         self.mqtt = MqttService(self.cfg, self.assistant.handle, parse=self._parse,
-                                on_audio=self._on_audio, awaiting=self._awaiting_answer)
+                                on_audio=self._on_audio, awaiting=self._awaiting_answer,
+                                ledger=DiscoveryLedger(self.cfg.db_path))
         self.mqtt.start()
 
     def _start_voice(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 import zlib
@@ -26,6 +27,7 @@ from assistant.config import Config
 from assistant.events import Event, ParseResult, Reply, Request, empty_slots
 from assistant.mqtt import discovery, hermes
 from assistant.mqtt.client import Connection
+from assistant.mqtt.identity import DiscoveryLedger
 from assistant.mqtt.payloads import PayloadError, check_site, parse_command
 from assistant.mqtt.ratelimit import SiteLimiter
 
@@ -84,7 +86,8 @@ class MqttService:
     def __init__(self, cfg: Config, handle: Callable[[Request], Reply],
                  parse: Callable[[str], ParseResult] | None = None,
                  on_audio: Callable[[str, bytes], None] | None = None,
-                 awaiting: Callable[[str], bool] | None = None) -> None:
+                 awaiting: Callable[[str], bool] | None = None,
+                 ledger: DiscoveryLedger | None = None) -> None:
         self.cfg = cfg
         self.handle = handle
         self.parse = parse
@@ -92,6 +95,8 @@ class MqttService:
         # Whether the pipeline waits for the answer to a question it asked on a site
         # (Hermes: continueSession, and the next query goes to the question's skill).
         self.awaiting = awaiting
+        # The discovery configs we retained before (to clear stale ones); None: not tracked.
+        self.ledger = ledger
         self.root = cfg.mqtt.root
         self.hermes_handle = bool(getattr(cfg.mqtt, "hermes_handle", True))
         self.limiter = SiteLimiter(cfg.mqtt.rate_limit_per_s, cfg.mqtt.rate_burst)
@@ -188,17 +193,37 @@ class MqttService:
         self.conn.publish(discovery.status_topic(self.cfg), "online", qos=1, retain=True)
         if m.discovery:
             self._publish_discovery()
-        elif self._state is not None:
+        else:
+            self._retract_discovery(set())
+        if not m.discovery and self._state is not None:
             self._publish_json(discovery.state_topic(self.cfg), self._state, retain=True)
         if self._stats is not None:
             self._publish_json(f"{self.root}/stats", self._stats, retain=True)
 
     def _publish_discovery(self) -> None:
-        for topic, payload in discovery.configs(self.cfg):
+        current = discovery.configs(self.cfg)
+        for topic, payload in current:
             self._publish_json(topic, payload, retain=True)
+        self._retract_discovery({t for t, _ in current})
         if self._state is None:
             self._state = discovery.state_payload({})
         self._publish_json(discovery.state_topic(self.cfg), self._state, retain=True)
+
+    def _retract_discovery(self, current: set[str]) -> None:
+        """Clear (empty retained payload) the configs we announced before and no longer do:
+        discovery turned off, or a changed root, client id, host name or prefix."""
+        if self.ledger is None:
+            return
+        try:
+            stale = self.ledger.topics() - current
+            for topic in sorted(stale):
+                self.conn.publish(topic, b"", qos=1, retain=True)
+            if stale:
+                log.info("removed %d stale Home Assistant discovery configs", len(stale))
+            self.ledger.replace(current)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("could not read or record the discovery configs in %s: %s",
+                        self.ledger.db_path, exc)
 
     # -- dispatch (network thread: no blocking work here) ---------------------------------
     def _on_message(self, msg: mqtt.MQTTMessage) -> None:
