@@ -260,7 +260,15 @@ def cmd_import_model(args: argparse.Namespace) -> int:
 def cmd_reload(args: argparse.Namespace) -> int:
     from assistant.control import ReloadError, request_reload
 
-    cfg = _load_config(args)
+    try:
+        cfg = _load_config(args)
+    except ConfigError as exc:
+        if "config file not found" in str(exc) or "cannot read config file" in str(exc):
+            raise
+        # The daemon would refuse it the same way: say so without disturbing it.
+        print(f"assistant: reload failed: new config refused, the old one stays: {exc}",
+              file=sys.stderr)
+        return 1
     try:
         answer = request_reload(cfg, pid=args.pid, timeout=args.timeout)
     except ReloadError as exc:
