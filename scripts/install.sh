@@ -39,6 +39,7 @@ CONFIG="$ETC/config.toml"
 STATE=/var/lib/assistant
 UNIT_NAME=assistant.service
 UNIT=/etc/systemd/system/$UNIT_NAME
+BIN=/usr/local/bin/assistant
 # The CPU-only build, by its local version label: pip can never substitute PyPI's CUDA build
 # (gigabytes). On a stock machine it comes from PyTorch's CPU index:
 #   TORCH_INDEX=https://download.pytorch.org/whl/cpu scripts/install.sh
@@ -95,8 +96,9 @@ if [ "$uninstall" = 1 ]; then
     say "stopping and disabling $UNIT_NAME"
     run systemctl disable --now "$UNIT_NAME" || true
   fi
-  say "removing $UNIT and $PREFIX"
+  say "removing $UNIT, $BIN and $PREFIX"
   run rm -f "$UNIT"
+  [ "$(readlink "$BIN" 2>/dev/null)" = "$VENV/bin/assistant" ] && run rm -f "$BIN"
   systemd_running && run systemctl daemon-reload
   run rm -rf "$PREFIX"
   if [ "$purge" = 1 ]; then
@@ -171,6 +173,9 @@ if [ "$export" = 1 ]; then
 fi
 run "$VENV/bin/pip" install "${pip_opts[@]}" "$spec"
 run install -m 0644 "$SRC/README.md" "$PREFIX/README.md"
+# `assistant status`, `reminders`, `reload` for admins: they find /etc/assistant/config.toml
+# and so the service's state without flags.
+run ln -sfn "$VENV/bin/assistant" "$BIN"
 
 # --- configuration ------------------------------------------------------------------------
 run install -d -m 0755 "$ETC"
