@@ -46,7 +46,9 @@ def test_parse_with_a_fresh_home_writes_nothing_there(tmp_path: Path) -> None:
     needs_model()
     home = tmp_path / "home"
     home.mkdir()
-    env = clean_env(HOME=str(home))
+    # State (and the embedding cache, should the head need fitting) goes elsewhere: the
+    # question is whether anything lands in HOME (~/.cache) behind our back.
+    env = clean_env(HOME=str(home), XDG_DATA_HOME=str(tmp_path / "data"))
     # The detector works: onnxruntime on its own (no opt-out) leaves its telemetry store.
     control = tmp_path / "control-home"
     control.mkdir()
