@@ -9,8 +9,7 @@ import pytest
 from tests.fixtures.daemon import ROOT, write_config
 
 COMMANDS = ["run", "parse", "say", "chat", "export-model", "import-model", "reload", "transcribe",
-            "reminders", "status",
-            "doctor"]
+            "reminders", "status", "doctor"]
 
 
 def cli(*args, input=None, check=False):
