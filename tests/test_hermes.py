@@ -22,14 +22,21 @@ TOPICS = ["hermes/intent/#", "hermes/nlu/#", "hermes/dialogueManager/#", "hermes
 
 
 @pytest.fixture
-def hermes_daemon(tmp_path, mosquitto, start_daemon):  # type: ignore[no-untyped-def]
+def hermes_daemon(tmp_path, mosquitto, start_daemon, probe_factory):  # type: ignore[no-untyped-def]
     if not (ROOT / "models" / "l6-int8" / "model.onnx").exists():
         pytest.skip("no exported model in models/: run `assistant export-model`")
     cfg = write_config(tmp_path, mqtt={**mosquitto.mqtt_section(), "hermes": True,
                                        "client_id": f"hermes-test-{tmp_path.name}"})
     d = start_daemon(cfg)
     d.wait_ready()
+    wait_online(mosquitto, probe_factory)
     return cfg, d
+
+
+def wait_online(mosquitto, probe_factory) -> None:  # type: ignore[no-untyped-def]
+    """READY=1 comes before the broker connection; `online` is published after subscribing."""
+    status = probe_factory(mosquitto, subscribe=["assistant/status"])
+    status.expect(lambda m: m.payload == b"online", timeout=20, what="assistant/status online")
 
 
 def query(probe, **fields) -> None:  # type: ignore[no-untyped-def]

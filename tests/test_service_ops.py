@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.daemon import ROOT, write_config
+from tests.test_hermes import wait_online
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +40,7 @@ def test_status_follows_the_live_state_and_reload_answers(tmp_path: Path, mosqui
     d = start_daemon(cfg)
     d.wait_ready()
     wait_status(d, lambda s: s == "STATUS=serving; 0 pending, MQTT connected")
+    wait_online(mosquitto, probe_factory)
     p = probe_factory(mosquitto, subscribe=["assistant/default/reply"])
     p.publish("assistant/default/command", "remind me to call mom in 3 hours")
     p.expect(lambda m: m.topic == "assistant/default/reply")
