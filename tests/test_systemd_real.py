@@ -132,9 +132,15 @@ def test_mqtt_round_trip_and_status_follows(box: Box) -> None:
     assert reply["slots"]["subject"] == "water the plants"
     box.wait("StatusText", lambda s: s.startswith("serving; 1 pending, next due ")
              and s.endswith("MQTT connected"))
-    # An admin's commands find the service's config and state without flags.
-    status = json.loads(box.run("assistant", "status", "--json").stdout)
-    assert status["running"] is True and status["pending"] == 1
+    # An admin's commands find the service's config and state without flags (status.json is
+    # rewritten every 5 s, so the count may lag the STATUS= line by that much).
+    deadline = time.monotonic() + 20
+    while True:
+        status = json.loads(box.run("assistant", "status", "--json").stdout)
+        if status["pending"] == 1 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert status["running"] is True and status["pending"] == 1, status
 
 
 def test_reload_accepted_and_refused(box: Box) -> None:
