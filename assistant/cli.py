@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from assistant import __version__
+from assistant import __version__, paths
 from assistant import config as config_mod
 from assistant.config import Config, ConfigError
 
@@ -208,12 +208,73 @@ def cmd_export_model(args: argparse.Namespace) -> int:
 
     model_dir = Path(args.model_dir) if args.model_dir else cfg.model_dir
     variants = args.variant or [cfg.nlu.variant]
+    if args.bundle:
+        if len(variants) != 1:
+            raise CliError("--bundle packs one variant; give --variant once")
+        return _export_bundle(model_dir, variants[0], Path(args.bundle), args.force)
     for variant in variants:
         manifest = export_model(model_dir, variant=variant, force=args.force,
                                 progress=lambda msg: print(msg, file=sys.stderr, flush=True))
         print(f"{variant}: {model_dir / variant} ready ({manifest.get('size_mb', '?')} MB; "
               f"on held-out template lines: in-scope accuracy {manifest.get('accuracy', '?')}, "
               f"out-of-scope recall {manifest.get('oos_recall', '?')})")
+    return 0
+
+
+def _export_bundle(model_dir: Path, variant: str, out: Path, force: bool) -> int:
+    from assistant.nlu.bundle import bundle_digest, create_bundle
+    from assistant.nlu.manifest import ModelError, verify_model
+
+    try:
+        if force:
+            raise ModelError("--force")
+        verify_model(model_dir, variant)
+    except ModelError:
+        from assistant.nlu.export import export_model
+
+        export_model(model_dir, variant=variant, force=force,
+                     progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    info = create_bundle(model_dir, variant, out)
+    print(f"{variant}: bundle {out} ({out.stat().st_size / 1e6:.1f} MB, {len(info['files'])} "
+          f"files, sha256 {bundle_digest(out)}); install it with "
+          f"`assistant import-model {out.name}`")
+    return 0
+
+
+def cmd_import_model(args: argparse.Namespace) -> int:
+    from assistant.nlu.bundle import import_bundle
+
+    cfg = _load_config(args)
+    model_dir = Path(args.model_dir) if args.model_dir else cfg.model_dir
+    manifest = import_bundle(Path(args.bundle), model_dir, args.variant)
+    variant = manifest["variant"]
+    print(f"{variant}: installed in {model_dir / variant} ({len(manifest['files'])} files "
+          f"verified; in-scope accuracy {manifest.get('accuracy', '?')})")
+    if variant != cfg.nlu.variant:
+        print(f"note: the config uses [nlu] variant = {cfg.nlu.variant!r}; set it to "
+              f"{variant!r} to use this model", file=sys.stderr)
+    return 0
+
+
+# -- reload ---------------------------------------------------------------------------------
+def cmd_reload(args: argparse.Namespace) -> int:
+    from assistant.control import ReloadError, request_reload
+
+    try:
+        cfg = _load_config(args)
+    except ConfigError as exc:
+        if "config file not found" in str(exc) or "cannot read config file" in str(exc):
+            raise
+        # The daemon would refuse it the same way: say so without disturbing it.
+        print(f"assistant: reload failed: new config refused, the old one stays: {exc}",
+              file=sys.stderr)
+        return 1
+    try:
+        answer = request_reload(cfg, pid=args.pid, timeout=args.timeout)
+    except ReloadError as exc:
+        print(f"assistant: reload failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"reloaded: {answer.get('detail') or 'configuration applied'}")
     return 0
 
 
@@ -230,7 +291,7 @@ def cmd_reminders(args: argparse.Namespace) -> int:
 
     cfg = _load_config(args)
     if args.action == "list":
-        if not cfg.db_path.exists():
+        if not paths.check_state_readable(cfg.db_path):
             items = []
         else:
             store = Store(cfg.db_path, readonly=True)
@@ -249,6 +310,7 @@ def cmd_reminders(args: argparse.Namespace) -> int:
     # cancel
     if not args.ids and not args.all:
         raise CliError("name the ids to cancel (see `assistant reminders list`), or --all")
+    paths.check_state_readable(cfg.db_path)
     store = Store(cfg.db_path)
     try:
         pending = {it.id: it for it in store.pending(kind=args.kind, site=args.site)}
@@ -276,14 +338,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     path = status_path(cfg)
     stats: dict[str, Any] = {}
     running = False
-    if path.exists():
+    has_db = paths.check_state_readable(cfg.db_path)
+    if paths.check_state_readable(path):
         try:
             stats = json.loads(path.read_text(encoding="utf-8"))
             running = _pid_alive(int(stats.get("pid", 0))) and time.time() - stats.get("updated", 0) < 30
         except (OSError, ValueError):
             stats = {}
     if not running:
-        if cfg.db_path.exists():
+        if has_db:
             store = Store(cfg.db_path, readonly=True)
             try:
                 stats = collect_stats(store, None, [])
@@ -364,9 +427,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 # -- argument parsing -----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    config_help = (f"configuration file, before or after the command (default: "
+                   f"${config_mod.ENV_CONFIG}, else {paths.SYSTEM_CONFIG} when it exists, "
+                   "else built-in defaults)")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="FILE",
-                        help=f"configuration file (default: ${config_mod.ENV_CONFIG}, else built-in defaults)")
+    common.add_argument("--config", metavar="FILE", help=config_help)
+    # After the command: SUPPRESS keeps a `--config` given before the command (otherwise the
+    # subcommand's default None would overwrite it).
+    sub_common = argparse.ArgumentParser(add_help=False)
+    sub_common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                            help=config_help)
     p = argparse.ArgumentParser(
         prog="assistant", parents=[common],
         description="Offline voice-and-text assistant: reminders, alarms, timers, calendar, clock.")
@@ -374,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, parents=[common], help=help_, description=help_)
+        sp = sub.add_parser(name, parents=[sub_common], help=help_, description=help_)
         sp.set_defaults(func=fn)
         return sp
 
@@ -404,6 +474,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--variant", action="append",
                     help="model variant, repeatable (default: [nlu] variant)")
     sp.add_argument("--force", action="store_true", help="export even if the manifest matches")
+    sp.add_argument("--bundle", metavar="FILE.tar.gz",
+                    help="also pack the exported model (exported first only when missing) "
+                         "into FILE for `assistant import-model` on a box without torch")
+
+    sp = add("import-model", cmd_import_model,
+             "install a model bundle made by `export-model --bundle` (hashes verified)")
+    sp.add_argument("bundle", metavar="FILE.tar.gz")
+    sp.add_argument("--model-dir", help="where models go (default: [nlu] model_dir)")
+    sp.add_argument("--variant", help="refuse the bundle unless it holds this variant")
+
+    sp = add("reload", cmd_reload,
+             "make the running daemon re-read its config; fails with the reason if refused")
+    sp.add_argument("--pid", type=int, help="the daemon's pid (default: from its status file)")
+    sp.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the answer")
 
     sp = add("transcribe", cmd_transcribe, "print the text of a WAV file (speech-to-text)")
     sp.add_argument("wav", help="a WAV file (any rate; resampled to 16 kHz mono)")
@@ -443,7 +527,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         # Known, explained failures (a missing model, an unwritable store) carry their fix.
         name = type(exc).__name__
-        if name in ("ModelError", "StoreError", "AudioError", "SpeechError"):
+        if name in ("ModelError", "StoreError", "AudioError", "SpeechError", "BundleError",
+                    "StateError"):
             print(f"assistant: {exc}", file=sys.stderr)
             return 1
         raise

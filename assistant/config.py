@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-ENV_CONFIG = "ASSISTANT_CONFIG"
+from assistant import paths
+
+ENV_CONFIG = paths.ENV_CONFIG
 ENV_MQTT_PASSWORD = "ASSISTANT_MQTT_PASSWORD"
 ENV_HTTP_TOKEN = "ASSISTANT_HTTP_TOKEN"
 
@@ -65,7 +67,7 @@ class MqttConfig:
 
 @dataclass(frozen=True)
 class StorageConfig:
-    path: str = "state/assistant.db"
+    path: str = ""  # empty: the default state folder (assistant/paths.py) / assistant.db
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class TimeConfig:
 
 @dataclass(frozen=True)
 class NluConfig:
-    model_dir: str = "models"
+    model_dir: str = ""  # empty: the default model folder (assistant/paths.py)
     variant: str = "l6-int8"
     threads: int = 1
     # Below this confidence a request is out_of_scope; empty = the threshold calibrated at export.
@@ -193,10 +195,14 @@ class Config:
 
     @property
     def db_path(self) -> Path:
+        if not self.storage.path:
+            return paths.default_state_dir(self.source) / paths.DB_NAME
         return self.resolve_path(self.storage.path)
 
     @property
     def model_dir(self) -> Path:
+        if not self.nlu.model_dir:
+            return paths.default_model_dir()
         return self.resolve_path(self.nlu.model_dir)
 
     @property
@@ -431,9 +437,9 @@ def from_dict(data: dict[str, Any], source: str = "") -> Config:
 
 
 def load(path: str | os.PathLike[str] | None = None) -> Config:
-    """Load and validate a config file: the argument, else $ASSISTANT_CONFIG, else defaults."""
-    if path is None:
-        path = os.environ.get(ENV_CONFIG) or None
+    """Load and validate a config file: the argument, else $ASSISTANT_CONFIG, else
+    /etc/assistant/config.toml when it exists, else the defaults (assistant/paths.py)."""
+    path = paths.discover_config(path)
     if path is None:
         return Config()
     p = Path(path)

@@ -51,6 +51,9 @@ class Daemon:
         from assistant.pipeline import Assistant
 
         t0 = time.monotonic()
+        from assistant.paths import check_state_writable
+
+        check_state_writable(self.cfg.db_path)  # one clear line instead of a raw OSError
         sdnotify.status("loading the language model")
         log.info("starting: config %s, state %s", self.cfg.source or "(defaults)", self.cfg.db_path)
         self.assistant = Assistant(self.cfg, schedule=True)
@@ -78,7 +81,8 @@ class Daemon:
         self.watchdog = sdnotify.Watchdog(self.healthy)
         self.watchdog.start()
         self._write_status()
-        sdnotify.ready(f"serving; {r.get('scheduled', 0)} items scheduled")
+        self._last_status_text = self.status_text()
+        sdnotify.ready(self._last_status_text)
         log.info("ready in %.2f s", time.monotonic() - t0)
 
     def _start_speaker(self) -> None:
@@ -95,10 +99,13 @@ class Daemon:
         if not self.cfg.mqtt.enabled:
             log.info("MQTT disabled by [mqtt] enabled = false")
             return
+        from assistant.mqtt.identity import DiscoveryLedger
         from assistant.mqtt.service import MqttService
 
         self.mqtt = MqttService(self.cfg, self.assistant.handle, parse=self._parse,
-                                on_audio=self._on_audio, store=self.assistant.store)
+                                on_audio=self._on_audio, store=self.assistant.store,
+                                awaiting=self._awaiting_answer,
+                                ledger=DiscoveryLedger(self.cfg.db_path))
         # Fired events go through the store's outbox from now on (see assistant/mqtt/outbox.py).
         self.assistant.outbox = True
         if self.mqtt.poke_outbox not in self.assistant.outbox_listeners:
@@ -142,6 +149,11 @@ class Daemon:
     # -- glue -------------------------------------------------------------------------
     def _parse(self, text: str) -> Any:
         return self.assistant.parser.parse(text, None, self.assistant.zone)
+
+    def _awaiting_answer(self, site: str) -> bool:
+        """A question asked on `site` still waits for its answer (Hermes continueSession)."""
+        state = self.assistant.dialogues.site(site)
+        return state.pending(self.cfg.scheduler.dialogue_timeout_s) is not None
 
     def _on_audio(self, site: str, payload: bytes) -> None:
         if self.satellite is None:
@@ -189,7 +201,7 @@ class Daemon:
 
     # -- main loop --------------------------------------------------------------------
     def serve(self) -> int:
-        last_status = last_stats = last_prune = 0.0
+        last_status = last_stats = last_prune = last_text = 0.0
         while not self._stop.wait(0.5):
             if self._reload.is_set():
                 self._reload.clear()
@@ -198,6 +210,12 @@ class Daemon:
             if now - last_prune >= 3600:
                 last_prune = now
                 self._prune()
+            if now - last_text >= 2:  # STATUS= follows the live state within ~2 s
+                last_text = now
+                try:
+                    self._update_status_text()
+                except Exception:
+                    log.exception("STATUS= update failed")
             if now - last_status < 5:
                 continue
             last_status = now
@@ -235,6 +253,7 @@ class Daemon:
             new = config_mod.load(self.cfg.source or None)
         except config_mod.ConfigError as exc:
             log.error("reload refused, keeping the running config: %s", exc)
+            self._answer_reload(False, f"new config refused, the old one stays: {exc}")
             sdnotify.notify("READY=1")
             return
         from assistant.logs import setup_logging
@@ -257,7 +276,37 @@ class Daemon:
             if getattr(new, section) != getattr(old, section):
                 log.warning("[%s] changed: restart the service to apply it", section)
         log.info("configuration reloaded from %s", new.source)
+        self._answer_reload(True, f"configuration reloaded from {new.source or '(defaults)'}")
         sdnotify.notify("READY=1")
+        self._last_status_text = ""
+        self._update_status_text()
+
+    def _answer_reload(self, ok: bool, detail: str) -> None:
+        """Tell `assistant reload` (and so `systemctl reload`) how it went."""
+        from assistant.control import write_answer
+
+        try:
+            write_answer(self.cfg, ok, detail)
+        except OSError as exc:
+            log.warning("cannot write the reload answer: %s", exc)
+
+    def status_text(self) -> str:
+        """The live one-line STATUS= for `systemctl status`: pending, next due, MQTT."""
+        summary = self.assistant.store.pending_summary()  # index-backed: cheap every 2 s
+        parts = [f"serving; {summary['total']} pending"]
+        if summary["next"] is not None:
+            parts.append(f"next due {summary['next'].fire_at.isoformat(timespec='seconds')}")
+        if self.mqtt is not None:
+            parts.append("MQTT connected" if self.mqtt.connected else "MQTT not connected")
+        else:
+            parts.append("MQTT off")
+        return ", ".join(parts)
+
+    def _update_status_text(self) -> None:
+        text = self.status_text()
+        if text != getattr(self, "_last_status_text", ""):
+            self._last_status_text = text
+            sdnotify.status(text)
 
     def shutdown(self) -> None:
         sdnotify.stopping()

@@ -4,18 +4,24 @@
 #     --with-mosquitto),
 #   - a virtualenv at /opt/assistant/venv: torch==2.13.0 (CPU wheel) first, then this project
 #     with its `export` and `whisper` extras,
-#   - the intent model exported into /opt/assistant/models,
+#   - the intent model in the installation's default model folder,
+#     /opt/assistant/venv/share/assistant/models (exported here, or imported from a bundle),
 #   - /etc/assistant/config.toml from config.toml when absent (an admin's file is never
-#     overwritten), with [storage] in /var/lib/assistant and [nlu] model_dir pointing at
-#     /opt/assistant/models,
+#     overwritten); its unset [storage] path and [nlu] model_dir mean the documented
+#     defaults (/var/lib/assistant and the folder above), which every command also finds,
 #   - the systemd unit, enabled and started when systemd runs.
 #
-# Usage: sudo scripts/install.sh [--with-mosquitto] [--no-export] [--no-start] [--dry-run]
+# Usage: sudo scripts/install.sh [--with-mosquitto] [--no-export | --model-bundle FILE]
+#                                [--no-whisper] [--wheels DIR] [--no-start] [--dry-run]
 #        sudo scripts/install.sh --uninstall [--purge]
 #   --with-mosquitto  also install and start a local Mosquitto broker (Debian package).
-#   --no-export       runtime only: no torch/transformers/optimum and no model export; copy
-#                     the exported models (an `assistant export-model` folder) from another
-#                     machine into /opt/assistant/models yourself.
+#   --model-bundle FILE  runtime only (no torch, transformers or optimum): install the model
+#                     from FILE, made on another machine by `assistant export-model --bundle`;
+#                     every hash is checked before anything is installed.
+#   --no-export       runtime only, no model: import one later with `assistant import-model`.
+#   --no-whisper      leave out the whisper extra (free-form speech-to-text, ~560 MB).
+#   --wheels DIR      install Python packages only from the wheels in DIR (no index; for
+#                     boxes without network: `pip wheel .[whisper] -w DIR` elsewhere).
 #   --no-start        install and enable the unit but do not (re)start it.
 #   --dry-run         print the commands instead of running them.
 #   --print-config    print the config.toml this script would install, then exit.
@@ -26,22 +32,35 @@ set -euo pipefail
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
 PREFIX=/opt/assistant
 VENV="$PREFIX/venv"
-MODELS="$PREFIX/models"
+# The installed package's default model folder (assistant/paths.py): <venv>/share/assistant/models.
+MODELS="$VENV/share/assistant/models"
 ETC=/etc/assistant
 CONFIG="$ETC/config.toml"
 STATE=/var/lib/assistant
 UNIT_NAME=assistant.service
 UNIT=/etc/systemd/system/$UNIT_NAME
-TORCH="torch==2.13.0"
+BIN=/usr/local/bin/assistant
+# The CPU-only build, by its local version label: pip can never substitute PyPI's CUDA build
+# (gigabytes). On a stock machine it comes from PyTorch's CPU index:
+#   TORCH_INDEX=https://download.pytorch.org/whl/cpu scripts/install.sh
+TORCH="torch==2.13.0+cpu"
+TORCH_INDEX="${TORCH_INDEX:-}"
 # The venv's interpreter must live outside /root and /home: the unit's ProtectHome=yes hides
 # them, so a venv made from e.g. a pyenv Python under /root cannot start as a service.
 PYTHON="${PYTHON:-/usr/bin/python3}"
 
 with_mosquitto=0 export=1 start=1 dry=0 uninstall=0 purge=0 print_config=0
-for arg in "$@"; do
+bundle="" wheels="" whisper=1
+while [ $# -gt 0 ]; do
+  arg=$1; shift
   case "$arg" in
     --with-mosquitto) with_mosquitto=1 ;;
     --no-export) export=0 ;;
+    --no-whisper) whisper=0 ;;
+    --model-bundle|--wheels)
+      [ $# -gt 0 ] || { echo "install.sh: $arg needs a value" >&2; exit 2; }
+      if [ "$arg" = --model-bundle ]; then bundle=$1; export=0; else wheels=$1; fi
+      shift ;;
     --no-start) start=0 ;;
     --dry-run) dry=1 ;;
     --uninstall) uninstall=1 ;;
@@ -57,14 +76,11 @@ die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 run() {  # run a command, or print it with --dry-run
   if [ "$dry" = 1 ]; then printf '+ %s\n' "$*"; else "$@"; fi
 }
-# The reference config.toml with its two relative paths pointed at the production folders.
+# The reference config.toml as it is: unset [storage] path and [nlu] model_dir mean
+# $STATE_DIRECTORY (/var/lib/assistant) and $MODELS, the same places every command finds.
 production_config() {
-  local out
-  out="$(sed -e "s|^path = \"state/assistant.db\"|path = \"$STATE/assistant.db\"|" \
-             -e "s|^model_dir = \"models\"|model_dir = \"$MODELS\"|" "$SRC/config.toml")"
-  grep -q "^path = \"$STATE/assistant.db\"" <<<"$out" && grep -q "^model_dir = \"$MODELS\"" <<<"$out" \
-    || die "config.toml no longer has the [storage] path / [nlu] model_dir lines to rewrite"
-  printf '# Installed by scripts/install.sh; edit freely, it is never overwritten.\n%s\n' "$out"
+  printf '# Installed by scripts/install.sh; edit freely, it is never overwritten.\n'
+  cat "$SRC/config.toml"
 }
 # systemd is the init system right now (what sd_booted() checks); false in containers/chroots.
 systemd_running() { [ -d /run/systemd/system ]; }
@@ -80,8 +96,9 @@ if [ "$uninstall" = 1 ]; then
     say "stopping and disabling $UNIT_NAME"
     run systemctl disable --now "$UNIT_NAME" || true
   fi
-  say "removing $UNIT and $PREFIX"
+  say "removing $UNIT, $BIN and $PREFIX"
   run rm -f "$UNIT"
+  [ "$(readlink "$BIN" 2>/dev/null)" = "$VENV/bin/assistant" ] && run rm -f "$BIN"
   systemd_running && run systemctl daemon-reload
   run rm -rf "$PREFIX"
   if [ "$purge" = 1 ]; then
@@ -104,8 +121,16 @@ command -v apt-get >/dev/null || die "apt-get not found: this script is for Debi
 pkgs=(python3 python3-venv python3-pip libportaudio2 libasound2-plugins alsa-utils espeak-ng)
 [ "$with_mosquitto" = 1 ] && pkgs+=(mosquitto mosquitto-clients)
 say "Debian packages: ${pkgs[*]}"
-run apt-get update -qq
-run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ "$dry" = 1 ] || [ ${#missing[@]} -gt 0 ]; then  # nothing to fetch: works offline too
+  run apt-get update -qq
+  run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+fi
+[ -z "$bundle" ] || [ -f "$bundle" ] || [ "$dry" = 1 ] || die "--model-bundle $bundle: no such file"
+[ -z "$bundle" ] || bundle="$(cd "$(dirname "$bundle")" && pwd)/$(basename "$bundle")"
 
 [ -x "$PYTHON" ] || die "$PYTHON not found: install python3 (or set PYTHON=/path/to/python3.11+)"
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -130,15 +155,27 @@ if [ -x "$VENV/bin/python" ]; then
   esac
 fi
 [ -x "$VENV/bin/python" ] && [ "$dry" = 0 ] || run "$PYTHON" -m venv "$VENV"
-run "$VENV/bin/pip" install -q --upgrade pip
+pip_opts=(-q)
+[ -n "$wheels" ] && pip_opts+=(--no-index --find-links "$wheels")
+[ -n "$wheels" ] || run "$VENV/bin/pip" install -q --upgrade pip
+extras=()
+[ "$export" = 1 ] && extras+=(export)
+[ "$whisper" = 1 ] && extras+=(whisper)
+spec="$SRC"
+[ -n "$wheels" ] && spec="assistant"  # the project's own wheel is in DIR too (pip wheel .)
+[ ${#extras[@]} -gt 0 ] && spec="$spec[$(IFS=,; echo "${extras[*]}")]"
 if [ "$export" = 1 ]; then
-  # torch first and pinned: pip then takes the CPU wheel and nothing pulls a CUDA build.
-  run "$VENV/bin/pip" install -q "$TORCH"
-  run "$VENV/bin/pip" install -q "$SRC[export,whisper]"
-else
-  run "$VENV/bin/pip" install -q "$SRC[whisper]"
+  # torch first and pinned to the CPU build (~750 MB installed), then nothing pulls CUDA.
+  torch_opts=()
+  [ -n "$TORCH_INDEX" ] && torch_opts+=(--extra-index-url "$TORCH_INDEX")
+  run "$VENV/bin/pip" install "${pip_opts[@]}" "${torch_opts[@]}" "$TORCH" \
+    || die "no CPU-only torch wheel found; set TORCH_INDEX=https://download.pytorch.org/whl/cpu (or use --model-bundle: no torch at all)"
 fi
+run "$VENV/bin/pip" install "${pip_opts[@]}" "$spec"
 run install -m 0644 "$SRC/README.md" "$PREFIX/README.md"
+# `assistant status`, `reminders`, `reload` for admins: they find /etc/assistant/config.toml
+# and so the service's state without flags.
+run ln -sfn "$VENV/bin/assistant" "$BIN"
 
 # --- configuration ------------------------------------------------------------------------
 run install -d -m 0755 "$ETC"
@@ -157,10 +194,14 @@ fi
 run install -d -m 0755 "$MODELS"
 if [ "$export" = 1 ]; then
   say "exporting the intent model into $MODELS (skipped when already up to date)"
-  run "$VENV/bin/assistant" export-model --config "$CONFIG" --model-dir "$MODELS"
+  run "$VENV/bin/assistant" export-model --config "$CONFIG"
+  run chmod -R a+rX "$MODELS"
+elif [ -n "$bundle" ]; then
+  say "importing the model bundle $bundle into $MODELS (every hash verified)"
+  run "$VENV/bin/assistant" import-model "$bundle" --config "$CONFIG"
   run chmod -R a+rX "$MODELS"
 elif [ "$dry" = 0 ] && ! find "$MODELS" -name '*.onnx' -print -quit | grep -q .; then
-  say "WARNING: no model in $MODELS: copy an exported models folder there before starting"
+  say "WARNING: no model in $MODELS: run $VENV/bin/assistant import-model FILE.tar.gz"
 fi
 
 # --- systemd unit -------------------------------------------------------------------------

@@ -8,8 +8,8 @@ import pytest
 
 from tests.fixtures.daemon import ROOT, write_config
 
-COMMANDS = ["run", "parse", "say", "chat", "export-model", "transcribe", "reminders", "status",
-            "doctor"]
+COMMANDS = ["run", "parse", "say", "chat", "export-model", "import-model", "reload", "transcribe",
+            "reminders", "status", "doctor"]
 
 
 def cli(*args, input=None, check=False):

@@ -69,7 +69,8 @@ def service() -> list[tuple[str, str]]:
 def test_lifecycle_directives(service: list[tuple[str, str]]) -> None:
     assert one(service, "Type") == "notify"
     assert one(service, "NotifyAccess") == "main"
-    assert one(service, "ExecReload") == "/bin/kill -HUP $MAINPID"
+    # The reload waits for the daemon's answer (assistant/control.py), unlike kill -HUP.
+    assert one(service, "ExecReload") == "/opt/assistant/venv/bin/assistant reload --pid $MAINPID"
     assert one(service, "Restart") == "on-failure"
     assert int(one(service, "RestartSec")) > 0
     assert int(one(service, "WatchdogSec")) == 30
@@ -139,7 +140,7 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
         pytest.skip("systemd-analyze not installed (Debian package systemd)")
     # /opt/assistant/venv does not exist on a build box: verify the same unit with /bin/true.
     text = UNIT.read_text(encoding="utf-8")
-    text = re.sub(r"^ExecStart=\S+", "ExecStart=/bin/true", text, flags=re.MULTILINE)
+    text = re.sub(r"^(ExecStart|ExecReload)=\S+", r"\1=/bin/true", text, flags=re.MULTILINE)
     copy = tmp_path / "assistant.service"
     copy.write_text(text, encoding="utf-8")
     res = subprocess.run([exe, "verify", str(copy)], capture_output=True, text=True, timeout=60,
@@ -174,16 +175,22 @@ def test_install_script_dry_run_order() -> None:
     assert res.returncode == 0, res.stderr
     cmds = [line[2:] for line in res.stdout.splitlines() if line.startswith("+ ")]
     pip = [c for c in cmds if " install -q " in c and "/pip " in c and "--upgrade pip" not in c]
-    assert pip[0].endswith("torch==2.13.0"), "torch must be installed first (CPU wheel)"
+    assert pip[0].endswith("torch==2.13.0+cpu"), "torch first, the CPU build by its label"
     assert pip[1].endswith("[export,whisper]")
     export = [c for c in cmds if " export-model " in c]
     assert export == [("/opt/assistant/venv/bin/assistant export-model --config "
-                       "/etc/assistant/config.toml --model-dir /opt/assistant/models")]
+                       "/etc/assistant/config.toml")]
     assert f"install -m 0644 {UNIT} /etc/systemd/system/assistant.service" in cmds
     runtime = subprocess.run(["bash", str(INSTALL), "--dry-run", "--no-export"],
                              capture_output=True, text=True, timeout=60, check=False).stdout
     assert "torch" not in runtime and "export-model" not in runtime
     assert "[whisper]" in runtime
+    bundled = subprocess.run(["bash", str(INSTALL), "--dry-run", "--model-bundle",
+                              "/srv/m.tar.gz", "--no-whisper"],
+                             capture_output=True, text=True, timeout=60, check=False).stdout
+    assert "torch" not in bundled and "export-model" not in bundled and "whisper" not in bundled
+    assert ("+ /opt/assistant/venv/bin/assistant import-model /srv/m.tar.gz --config "
+            "/etc/assistant/config.toml") in bundled
 
 
 def test_install_script_rejects_unknown_options() -> None:
@@ -196,9 +203,16 @@ def test_installed_config_points_at_production_paths() -> None:
     res = subprocess.run(["bash", str(INSTALL), "--print-config"], capture_output=True,
                          text=True, timeout=60, check=False)
     assert res.returncode == 0, res.stderr
-    cfg = config_mod.from_dict(tomllib.loads(res.stdout), source="/etc/assistant/config.toml")
-    assert cfg.db_path == Path("/var/lib/assistant/assistant.db")  # the unit's StateDirectory
-    assert cfg.model_dir == Path(install_var("MODELS")) == Path("/opt/assistant/models")
+    data = tomllib.loads(res.stdout)
+    # Nothing rewritten: unset paths mean the documented defaults (assistant/paths.py).
+    assert data["storage"]["path"] == "" and data["nlu"]["model_dir"] == ""
+    cfg = config_mod.from_dict(data, source="/etc/assistant/config.toml")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("STATE_DIRECTORY", raising=False)
+        assert cfg.db_path == Path("/var/lib/assistant/assistant.db")  # the unit's StateDirectory
+    # The installed (non-editable) package's default model folder: <venv>/share/assistant/models.
+    assert install_var("MODELS") == "/opt/assistant/venv/share/assistant/models"
+    assert one(parse_unit(UNIT)["Service"], "StateDirectory") == "assistant"
 
 
 @pytest.mark.slow

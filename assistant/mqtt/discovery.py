@@ -21,11 +21,14 @@ _ID_BAD = re.compile(r"[^a-zA-Z0-9_-]")
 
 
 def client_id(cfg: Config) -> str:
-    """The stable MQTT client id: configured, else assistant-<hostname>-<root>."""
+    """The stable MQTT client id: configured, else assistant-<hostname>-<root>-<suffix>,
+    the suffix made once per state folder (assistant/mqtt/identity.py)."""
     if cfg.mqtt.client_id:
         return cfg.mqtt.client_id
+    from assistant.mqtt.identity import instance_suffix
+
     host = socket.gethostname().split(".")[0] or "host"
-    return f"assistant-{host}-{cfg.mqtt.root}"
+    return f"assistant-{host}-{cfg.mqtt.root}-{instance_suffix(cfg.db_path.parent)}"
 
 
 def node_id(cfg: Config) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 import zlib
@@ -34,6 +35,7 @@ from assistant.config import Config
 from assistant.events import Event, ParseResult, Reply, Request, empty_slots
 from assistant.mqtt import discovery, hermes
 from assistant.mqtt.client import Connection
+from assistant.mqtt.identity import DiscoveryLedger
 from assistant.mqtt.outbox import OutboxPublisher
 from assistant.mqtt.payloads import PayloadError, check_site, parse_command
 from assistant.mqtt.ratelimit import SiteLimiter
@@ -93,11 +95,18 @@ class MqttService:
     def __init__(self, cfg: Config, handle: Callable[[Request], Reply],
                  parse: Callable[[str], ParseResult] | None = None,
                  on_audio: Callable[[str, bytes], None] | None = None,
-                 store: Any = None) -> None:
+                 store: Any = None,
+                 awaiting: Callable[[str], bool] | None = None,
+                 ledger: DiscoveryLedger | None = None) -> None:
         self.cfg = cfg
         self.handle = handle
         self.parse = parse
         self.on_audio = on_audio
+        # Whether the pipeline waits for the answer to a question it asked on a site
+        # (Hermes: continueSession, and the next query goes to the question's skill).
+        self.awaiting = awaiting
+        # The discovery configs we retained before (to clear stale ones); None: not tracked.
+        self.ledger = ledger
         self.root = cfg.mqtt.root
         self.hermes_handle = bool(getattr(cfg.mqtt, "hermes_handle", True))
         self.limiter = SiteLimiter(cfg.mqtt.rate_limit_per_s, cfg.mqtt.rate_burst)
@@ -212,17 +221,37 @@ class MqttService:
             self.outbox.reconnected()
         if m.discovery:
             self._publish_discovery()
-        elif self._state is not None:
+        else:
+            self._retract_discovery(set())
+        if not m.discovery and self._state is not None:
             self._publish_json(discovery.state_topic(self.cfg), self._state, retain=True)
         if self._stats is not None:
             self._publish_json(f"{self.root}/stats", self._stats, retain=True)
 
     def _publish_discovery(self) -> None:
-        for topic, payload in discovery.configs(self.cfg):
+        current = discovery.configs(self.cfg)
+        for topic, payload in current:
             self._publish_json(topic, payload, retain=True)
+        self._retract_discovery({t for t, _ in current})
         if self._state is None:
             self._state = discovery.state_payload({})
         self._publish_json(discovery.state_topic(self.cfg), self._state, retain=True)
+
+    def _retract_discovery(self, current: set[str]) -> None:
+        """Clear (empty retained payload) the configs we announced before and no longer do:
+        discovery turned off, or a changed root, client id, host name or prefix."""
+        if self.ledger is None:
+            return
+        try:
+            stale = self.ledger.topics() - current
+            for topic in sorted(stale):
+                self.conn.publish(topic, b"", qos=1, retain=True)
+            if stale:
+                log.info("removed %d stale Home Assistant discovery configs", len(stale))
+            self.ledger.replace(current)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("could not read or record the discovery configs in %s: %s",
+                        self.ledger.db_path, exc)
 
     # -- dispatch (network thread: no blocking work here) ---------------------------------
     def _on_message(self, msg: mqtt.MQTTMessage) -> None:
@@ -420,9 +449,21 @@ class MqttService:
                 while len(self._recent) > RECENT_REPLIES:
                     self._recent.popitem(last=False)
 
+    def _waiting_on(self, site: str) -> bool:
+        if self.awaiting is None:
+            return False
+        try:
+            return bool(self.awaiting(site))
+        except Exception:
+            log.exception("dialogue state of site %r unreadable; treating as no question", site)
+            return False
+
     def _serve_hermes(self, msg: mqtt.MQTTMessage, query: dict[str, Any]) -> None:
         site, session = query["siteId"], query["sessionId"]
         try:
+            if self.hermes_handle and self._waiting_on(site):
+                self._serve_hermes_answer(query)
+                return
             result: ParseResult | None = None
             if self.parse is not None:
                 try:
@@ -431,6 +472,11 @@ class MqttService:
                     log.exception("NLU failed on Hermes query %r from site %r", query["input"][:80], site)
                     self._publish_json(hermes.ERROR_NLU, hermes.error_message(
                         site, f"{type(exc).__name__}: {exc}", session, query["input"]))
+                    return
+                if not hermes.allowed(query, result.intent):
+                    log.info("Hermes query %r on %s: %s is outside its intentFilter %s",
+                             query["input"][:80], site, result.intent, query["intentFilter"])
+                    self._publish_json(hermes.NOT_RECOGNIZED, hermes.not_recognized_message(query))
                     return
                 self._publish_nlu(query, result)
             if not self.hermes_handle and result is not None:
@@ -450,12 +496,42 @@ class MqttService:
                 self._publish_nlu(query, result)
             if not self.hermes_handle:
                 return
-            if session:
-                self._publish_json(hermes.END_SESSION, hermes.end_session_message(session, reply.speech))
-            elif reply.speech:
-                self._publish_json(hermes.TTS_SAY, hermes.say_message(site, reply.speech))
+            self._hermes_answer(query, reply)
         finally:
             self.conn.ack(msg)
+
+    def _serve_hermes_answer(self, query: dict[str, Any]) -> None:
+        """The answer to our question: the pipeline routes it to the question's skill, and
+        the intent published is that skill's (not what the answer parses as alone)."""
+        site = query["siteId"]
+        try:
+            reply = self.handle(Request(text=query["input"], site=site,
+                                        id=None if query["id"] is None else str(query["id"]),
+                                        source="hermes"))
+        except Exception as exc:
+            self._count("handler_errors")
+            log.exception("handler failed on Hermes answer %r from site %r", query["input"][:80],
+                          site)
+            reply = Reply(id=None, ok=False, intent=None, slots=empty_slots(),
+                          speech="Sorry, something went wrong.", error=str(exc), site=site)
+        intent = reply.intent
+        self._publish_nlu(query, ParseResult(query["input"], intent or "out_of_scope",
+                                             1.0 if intent else 0.0, reply.slots or empty_slots()))
+        self._hermes_answer(query, reply)
+
+    def _hermes_answer(self, query: dict[str, Any], reply: Reply) -> None:
+        """Speak the reply: continue the session when the pipeline asked a question back,
+        end it otherwise; without a session, hermes/tts/say."""
+        site, session = query["siteId"], query["sessionId"]
+        if session:
+            if self._waiting_on(site):
+                self._publish_json(hermes.CONTINUE_SESSION, hermes.continue_session_message(
+                    session, reply.speech, query["customData"]))
+            else:
+                self._publish_json(hermes.END_SESSION, hermes.end_session_message(
+                    session, reply.speech, query["customData"]))
+        elif reply.speech:
+            self._publish_json(hermes.TTS_SAY, hermes.say_message(site, reply.speech))
 
     def _publish_nlu(self, query: dict[str, Any], result: ParseResult) -> None:
         if hermes.recognized(result):
