@@ -245,7 +245,7 @@ def test_an_unwritable_place_without_a_database_is_one_clear_line(tmp_path):
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert res.returncode != 0
     assert "Traceback" not in res.stderr
-    assert "/proc/assistant-test/state/assistant.db" in res.stderr
+    assert "/proc/assistant-test/state" in res.stderr
     assert "[storage] path" in res.stderr
 
 
