@@ -84,10 +84,13 @@ from dateutil.relativedelta import relativedelta
 
 from . import clock as clk
 from . import dates as dts
+from . import ranges as rng
 from . import recurrence as rec
+from . import unresolved
 from .durations import DURATION, DURATION_RE, Span, parse_duration
 from .settings import TimeSettings
-from .text import MONTH_NUM, Text, normalize
+from .places import UnknownZone, find_zone
+from .text import MONTH_NUM, WEEKDAY_NUM, Text, normalize
 from .zones import iso, localize, utc
 
 MAX_YEARS = 100
@@ -126,6 +129,15 @@ class Found:
     start: date | None = None
     spans: list[tuple[int, int]] = field(default_factory=list)
     error: str | None = None
+    end_clock: clk.Clock | None = None  # "from 2 to 4": the end (ranges.py)
+    more_clocks: list[clk.Clock] = field(default_factory=list)  # "at 8am and 8pm"
+    more_dates: list[date] = field(default_factory=list)  # "on Monday and Wednesday"
+    anchor: Span | None = None  # "an hour before" the time said: subtracted (negative) or added
+    zone: Any = None  # "3pm London time": the zone the clock time is said in
+    unresolved: list[tuple[int, int]] = field(default_factory=list)  # spans we cannot resolve
+    clock_end: int = -1  # where the clock time / the date ended in the canonical string
+    anchor_span: tuple[int, int] | None = None  # "10 minutes before my dentist appointment"
+    date_end: int = -1
 
     @property
     def anything(self) -> bool:
@@ -136,11 +148,30 @@ class Found:
 _OFFSETS = [
     (re.compile(rf"\b(?:in|within|after) (?:another |the next |about )?(?P<dur>{DURATION})(?: from now| later| time)?\b"), 0),
     (re.compile(rf"\b(?P<dur>{DURATION}) (?:from now|later|hence|from here)\b"), 0),
-    (re.compile(rf"\b(?P<dur>{DURATION}) from today\b"), 0),
+    (re.compile(rf"\b(?P<dur>{DURATION}) (?:from|after) today\b"), 0),
     (re.compile(rf"\b(?P<dur>{DURATION}) (?:from|after) tomorrow\b"), 1),
     (re.compile(rf"\b(?P<dur>{DURATION}) (?:ago|before now|earlier)\b"), -1),
 ]
 _NOW = re.compile(r"\b(?:at )?(?:right )?now\b")
+# "take the cake out in 25": a bare number after "in" is minutes (documented)
+_IN_BARE = re.compile(r"\bin (?P<n>\d{1,3})\b(?! ?(?:sec|min|hour|day|week|fortnight|month|year|am|pm|oclock|th|times)\b"
+                      r"| ?[:/.%]\d?| (?:and|or|to|of)\b)")
+# a timer "for 1:30" / "for 1 30" is 1 h 30 min, "for 25" is 25 minutes (timers only)
+_TIMER_HMM = re.compile(r"\b(?:for|of|timer) (?P<h>\d{1,2})[:. ](?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?\b(?! ?(?:am|pm|oclock|sec|min|hour))")
+_TIMER_BARE = re.compile(r"\b(?:for|of) (?P<n>\d{1,3})\b(?! ?(?:sec|min|hour|day|week|month|year|am|pm|oclock|th|[:./]))")
+# "an hour before the 8pm match", "15 minutes before", "20 minutes after the kids get home"
+_ANCHOR = re.compile(rf"\b(?P<dur>{DURATION}) (?P<dir>before|after|prior to|ahead of|earlier than|in advance of)\b"
+                     r"(?! (?:now|today|tomorrow|yesterday|that|this)\b| ?\d| (?:noon|midnight)\b)")
+_ANCHOR_TAIL = re.compile(r"^(?: (?!(?:to|remind|and|please|on|at|tomorrow|today|tonight)\b)[a-z'#]+){1,5}")
+# time words that are part of a name: "the sunday paper", "the evening news", "the weekly meals"
+_NAME_WORDS = re.compile(
+    rf"\b(?:the|a|my|our|your|his|her|their) (?P<w>{dts.WD}|morning|afternoon|evening|night|weekly|daily|monthly"
+    r"|yearly|annual|nightly|hourly|fortnightly)"
+    r" (?!(?:at|on|in|of|and|or|to|after|before|from|until|each|every|week|next|this|i|we|please|remind|tomorrow"
+    r"|today|tonight|then|is|for|by|with|the|a|#|\d+|sun|mon|tue|wed|thu|fri|sat|am|pm)\b)(?=[a-z])")
+_NAMED_EVENTS = re.compile(r"\b(?:parents'?|parent teacher|quiz|games?|movie|film|date|poker|pizza|bingo|karaoke"
+                           r"|curry|wine|open|family|ladies|lads|girls|boys) (?P<w>evening|night|morning)\b")
+_WEEKDAY_MORE = re.compile(rf"^(?:,| and| or|, and)(?: on)? (?P<wd>{dts.WD})\b(?!'s)")
 _PART = re.compile(
     r"\b(?:(?P<this>this|tomorrow|in the|at|on|during the|every) )?(?P<part>morning|afternoon|evening|night)\b")
 _UNTIL_MONTH = re.compile(rf"^(?:the end of )?(?P<mon>{dts.MON})(?: (?P<y>\d{{4}}))?\b")
@@ -154,28 +185,108 @@ class _Scanner:
         self.spans: list[tuple[int, int]] = []
 
     def take(self, m: re.Match[str], offset: int = 0) -> None:
-        a, b = m.start() + offset, m.end() + offset
-        self.spans.append((a, b))
-        self.work = self.work[:a] + "#" * (b - a) + self.work[b:]
+        self.take_span(m.start() + offset, m.end() + offset)
 
     def take_span(self, a: int, b: int) -> None:
-        self.spans.append((a, b))
+        if self.work[b:b + 2] != "'s":  # "monday's dentist appointment": a date, still the subject
+            self.spans.append((a, b))
+        self.mask(a, b)
+
+    def mask(self, a: int, b: int) -> None:
+        """Hide [a, b) from later passes without taking it from the subject."""
         self.work = self.work[:a] + "#" * (b - a) + self.work[b:]
 
 
 def scan(s: str, today: date, *, recurrence: bool = True, alarm: bool = False,
-         bare_duration: bool = False) -> Found:
+         bare_duration: bool = False, timer: bool = False) -> Found:
     """Find every time piece in canonical string `s`. Errors land in Found.error."""
     f = Found()
     sc = _Scanner(s)
     try:
+        _prescan(sc, f, timer=timer)
         _scan(sc, f, today, recurrence=recurrence, alarm=alarm, bare_duration=bare_duration)
-    except (clk.ClockError, dts.DateError, rec.RecurrenceError) as exc:
+        _scan_more(sc, f, today, recurrence=recurrence)
+        if f.anchor is not None and f.clock is None and f.anchor_span:
+            f.unresolved.append(f.anchor_span)  # "before my dentist appointment": when is that?
+    except (clk.ClockError, dts.DateError, rec.RecurrenceError, rng.RangeError, UnknownZone) as exc:
         f.error = str(exc)
     except (ValueError, OverflowError):
         f.error = "I could not work out that time."
     f.spans = sc.spans
     return f
+
+
+def _prescan(sc: _Scanner, f: Found, *, timer: bool) -> None:
+    """Passes that must run before the main grammar: names, what we cannot resolve, zones,
+    ranges, anchors and timer lengths."""
+    for rx in (_NAMED_EVENTS, _NAME_WORDS):
+        for m in rx.finditer(sc.work):
+            sc.mask(m.start("w"), m.end("w"))
+    for a, b in unresolved.find(sc.work):
+        f.unresolved.append((a, b))
+        sc.take_span(a, b)
+    z = find_zone(sc.work)
+    if z is not None:
+        f.zone = z[0]
+        sc.take_span(z[1], z[2])
+    r = rng.find(sc.work)
+    if r is not None:
+        f.clock, f.end_clock = r[0], r[1]
+        sc.take_span(r[2], r[3])
+    m = _ANCHOR.search(sc.work)
+    if m:
+        span = parse_duration(m["dur"])
+        if span.negative or span.total_seconds() <= 0:
+            raise dts.DateError("That offset needs a length above zero.")
+        if m["dir"] not in ("after",):
+            span = Span(-span.years, -span.months, -span.days, -span.seconds, negative=True)
+        f.anchor = span
+        sc.take(m)
+        tail = _ANCHOR_TAIL.match(sc.work[m.end():])  # kept for the subject
+        f.anchor_span = (m.start(), m.end() + (tail.end() if tail else 0))
+    if timer:
+        m = _TIMER_HMM.search(sc.work)
+        if m:
+            f.duration = Span(seconds=int(m["h"]) * 3600 + int(m["m"]) * 60 + int(m["s"] or 0))
+            sc.take_span(m.start("h"), m.end())
+        else:
+            m = _TIMER_BARE.search(sc.work)
+            if m and not DURATION_RE.search(sc.work):
+                f.duration = Span(seconds=int(m["n"]) * 60)
+                sc.take_span(m.start("n"), m.end())
+
+
+def _scan_more(sc: _Scanner, f: Found, today: date, *, recurrence: bool) -> None:
+    """Further clock times or days joined by "and": a repeat's hour list, or more items."""
+    bare = re.compile(r"(?:at )?(?P<h>\d{1,2})\b(?! ?(?:sec|min|hour|day|week|month|year|th|/|:|\.\d))")
+    while f.clock is not None and f.end_clock is None and f.clock_end >= 0:
+        m = re.match(r"(?:,| and| then|, and|)(?: again| also)?(?: then)?(?: at)? ", sc.work[f.clock_end:])
+        if not m:
+            break
+        if not m.group(0).strip() and not re.match(r" \d{1,2}(?:[:.]\d{2})? (?:am|pm)\b", sc.work[f.clock_end:]):
+            break  # without "and" only a full clock time ("at 8am, 1pm") continues the list
+        pos = f.clock_end + m.end()
+        got = None
+        for rx, kind in clk.PATTERNS:
+            mm = rx.match(sc.work, pos)
+            if mm:
+                got = (clk.clock_from_match(mm, kind), mm.end())
+                break
+        if got is None:
+            mm = bare.match(sc.work, pos)
+            if not mm:
+                break
+            got = (clk.clock_from_match(mm, "h"), mm.end())
+        f.more_clocks.append(got[0])
+        sc.take_span(f.clock_end, got[1])
+        f.clock_end = got[1]
+    while f.date is not None and f.recur is None and f.date_end >= 0:
+        m = _WEEKDAY_MORE.match(sc.work[f.date_end:])
+        if not m:
+            break
+        f.more_dates.append(dts.weekday_after(today, WEEKDAY_NUM[m["wd"]], include_today=False))
+        sc.take_span(f.date_end, f.date_end + m.end())
+        f.date_end += m.end()
 
 
 def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
@@ -198,7 +309,7 @@ def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
         finally:
             for a, b in spans:
                 sc.take_span(a, b)
-        m = re.search(r"\bfor (?P<dur>" + DURATION + r")\b", sc.work)
+        m = re.search(r"\bfor (?:the next |the coming |another |the following )?(?P<dur>" + DURATION + r")\b", sc.work)
         if m and spec.freq and not spec.count:  # "every day for 2 weeks"
             f.repeat_for = parse_duration(m["dur"])
             sc.take(m)
@@ -220,12 +331,18 @@ def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
                 raise dts.DateError("That offset is zero; say how long from now.")
             f.offset, f.offset_base = span, base
             break
+    if f.offset is None:
+        m = _IN_BARE.search(sc.work)
+        if m:
+            f.offset = Span(seconds=int(m["n"]) * 60)
+            sc.take(m)
     for rx, handler in dts.DATE_PATTERNS:
         m = rx.search(sc.work)
         if m:
             sc.take(m)
             f.date = handler(m, today)  # type: ignore[operator]
             f.date_named = True
+            f.date_end = m.end()
             break
     _scan_clock(sc, f, alarm)
     for rx, days, part in dts.RELATIVE_DAYS:
@@ -253,7 +370,9 @@ def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
         sc.take(m)
     if bare_duration and f.offset is None:
         m = DURATION_RE.search(sc.work)
-        if m:
+        if m and sc.work[m.end():m.end() + 4] == " off":  # "ask for a day off"
+            m = None
+        if m and f.duration is None:
             span = parse_duration(m.group(0))
             if span.negative:
                 raise dts.DateError("A duration cannot be negative.")
@@ -262,13 +381,22 @@ def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
 
 
 def _scan_clock(sc: _Scanner, f: Found, alarm: bool) -> None:
+    if f.clock is not None:  # a range already gave the start
+        return
     for rx, kind in clk.PATTERNS:
         m = rx.search(sc.work)
         if m:
             sc.take(m)
             f.clock = clk.clock_from_match(m, kind)
+            f.clock_end = m.end()
             return
     if alarm:
+        m = re.search(r"\b(?:for|up|at) (?P<hm>[0-2]\d[0-5]\d)\b(?! ?(?:sec|min|hour))", sc.work)  # "for 1930"
+        if m and int(m["hm"][:2]) < 24:
+            f.clock = clk.clock_from_match(m, "hhmm")
+            f.clock_end = m.end()
+            sc.take(m)
+            return
         m = clk.FOR_HOUR.search(sc.work)
         if m:
             f.clock = clk.clock_from_match(m, "h")
@@ -348,7 +476,31 @@ def _next_clock(now: datetime, c: clk.Clock, zone: Any) -> datetime:
 
 def combine(f: Found, now: datetime, settings: TimeSettings, *, alarm: bool = False,
             day_start: bool = False) -> tuple[datetime | None, str]:
-    """Combine found pieces into one aware moment and its grain (or None if there is none)."""
+    """Combine found pieces into one aware moment and its grain (or None if there is none).
+
+    A zone said with the time ("3pm London time") is resolved in that zone and converted;
+    an anchor offset ("an hour before") is applied to the time said, and without a clock
+    time there is nothing to count from (None: the caller reports it as unresolved)."""
+    if f.zone is not None and f.zone != settings.zone:
+        moment, grain = combine(dataclasses.replace(f, zone=None), now,
+                                dataclasses.replace(settings, zone=f.zone), alarm=alarm, day_start=day_start)
+        return (moment.astimezone(settings.zone) if moment is not None else None), grain
+    if f.anchor is not None:
+        if f.clock is None:
+            return None, "minute"
+        moment, grain = _combine(dataclasses.replace(f, anchor=None), now, settings, alarm=alarm,
+                                 day_start=day_start)
+        if moment is None:
+            return None, grain
+        sp = f.anchor
+        wall = moment.replace(tzinfo=None) + relativedelta(years=sp.years, months=sp.months, days=sp.days)
+        shifted = (localize(wall, settings.zone).astimezone(UTC) + timedelta(seconds=sp.seconds))
+        return shifted.astimezone(settings.zone), "minute"
+    return _combine(f, now, settings, alarm=alarm, day_start=day_start)
+
+
+def _combine(f: Found, now: datetime, settings: TimeSettings, *, alarm: bool = False,
+             day_start: bool = False) -> tuple[datetime | None, str]:
     zone = settings.zone
     local_now = now.astimezone(zone)
     today = local_now.date()
@@ -431,12 +583,19 @@ def recurrence_value(f: Found, now: datetime, settings: TimeSettings, *, alarm: 
         f.start = f.date
     if spec.freq is None:
         raise TimeParseError("I could not tell how often to repeat that.")
-    hour = minute = None
-    if spec.freq not in rec.SUBDAILY:
+    if f.zone is not None and f.zone != settings.zone:
+        raise TimeParseError("I can only repeat in local time; please give the time as it is here.")
+    hour: Any = None
+    minute: Any = None
+    if spec.freq in rec.SUBDAILY and f.clock is not None and f.end_clock is not None:
+        hour, minute = _window(f, spec)  # "every hour between 9 and 5": a daily hour list
+    if spec.freq not in rec.SUBDAILY and hour is None:
         part = spec.part or f.part
         if f.clock is not None:
             h, _ = _hour_for(f.clock, part, future_day=True, alarm=alarm)
             hour, minute = h % 24, f.clock.minute
+            if f.more_clocks:
+                hour, minute = _hour_lists([f.clock, *f.more_clocks], part, alarm)
         elif part:
             t = settings.part_time(part)
             hour, minute = t.hour, t.minute
@@ -467,6 +626,42 @@ def recurrence_value(f: Found, now: datetime, settings: TimeSettings, *, alarm: 
     if not nxt:
         raise TimeParseError("That repeat has no times left in the future.")
     return {"rrule": rule, "next": [iso(d) for d in nxt]}
+
+
+def _hour_lists(clocks: list[clk.Clock], part: str | None, alarm: bool) -> tuple[Any, Any]:
+    """BYHOUR and BYMINUTE for "at 8am and 8pm" / "at 6:30 and 6:45"; every hour meets every
+    minute in an RRULE, so times that do not form such a grid are refused."""
+    times = set()
+    for c in clocks:
+        h, _ = _hour_for(c, part, future_day=True, alarm=alarm)
+        times.add((h % 24, c.minute))
+    hours = sorted({h for h, _ in times})
+    minutes = sorted({m for _, m in times})
+    if len(hours) * len(minutes) != len(times):
+        raise TimeParseError("I can repeat at several times only when they share their minutes, "
+                             "like 7:00 and 19:00 or 6:30 and 6:45; please set the others separately.")
+    return (hours if len(hours) > 1 else hours[0]), (minutes if len(minutes) > 1 else minutes[0])
+
+
+def _window(f: Found, spec: rec.RecurSpec) -> tuple[Any, Any]:
+    """A sub-daily repeat inside a daily window -> a DAILY/WEEKLY rule with an hour list."""
+    assert f.clock is not None and f.end_clock is not None
+    first, _ = _hour_for(f.clock, f.part, future_day=True, alarm=False)
+    last, _ = _hour_for(f.end_clock, f.part, future_day=True, alarm=False)
+    if f.end_clock.midnight:
+        last = 24
+    if last <= first:
+        raise TimeParseError("That window ends before it starts; please give the earlier time first.")
+    if spec.freq == "SECONDLY":
+        raise TimeParseError("I can only repeat within hours at minutes or hours.")
+    step = spec.interval * (60 if spec.freq == "HOURLY" else 1)
+    try:
+        hours, minutes = rng.window_hours(first, min(last, 23), step, f.clock.minute)
+    except rng.RangeError as exc:
+        raise TimeParseError(str(exc)) from None
+    spec.freq = "WEEKLY" if spec.byday else "DAILY"
+    spec.interval = 1
+    return (hours if len(hours) > 1 else hours[0]), (minutes if len(minutes) > 1 else minutes[0])
 
 
 def resolve_expression(expr: str, now: datetime, settings: TimeSettings) -> TimeValue:

@@ -63,7 +63,8 @@ _COUNT_WORDS = {("a", "couple", "of"): "2", ("a", "couple"): "2", ("couple", "of
                 ("a", "pair", "of"): "2", ("a", "few"): "3", ("few",): "3"}
 _ORD_DIGITS = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
 _STRIP = ".,!?;:\"'()[]{}“”‘’…"
-_SPLIT = re.compile(r"[\s,;!?]+|(?<=[a-z])-(?=[a-z])")
+# "twenty-minute", "a 15-minute timer": a hyphen between a word or number and a word splits
+_SPLIT = re.compile(r"[\s,;!?]+|(?<=[a-z0-9])-(?=[a-z])")
 
 
 @dataclass
@@ -87,6 +88,8 @@ def _norm_word(w: str) -> str:
         return MONTHS[w]
     if w in WEEKDAYS:
         return WEEKDAYS[w]
+    if w.endswith("'s") and w[:-2] in WEEKDAYS:
+        return WEEKDAYS[w[:-2]] + "'s"  # "monday's": a date that stays in the subject
     if w.endswith("s") and w[:-1] in WEEKDAYS and len(w) > 4:
         return WEEKDAYS[w[:-1]] + "s"  # "mondays" -> "mons": a repeat cue
     if w in UNITS and len(w) > 1:
@@ -128,8 +131,6 @@ def normalize(text: str) -> Text:
     words: list[str] = []
     for w in raw:
         s = w.strip(_STRIP)
-        if s.endswith("'s") and s[:-2].lower() in ("tonight", "today", "tomorrow"):
-            s = s[:-2]
         if s:
             words.append(s)
     low = [w.lower() for w in words]
