@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import datetime
 
@@ -107,7 +108,7 @@ def when(dt: datetime, now: datetime) -> str:
 
 def duration(seconds: float) -> str:
     """'10 minutes', '1 hour and 30 minutes', '45 seconds'."""
-    s = int(round(seconds))
+    s = round(seconds)
     if s < 60:
         return f"{s} second{'s' if s != 1 else ''}"
     days, s = divmod(s, 86400)
@@ -142,7 +143,7 @@ def _times(parts: dict[str, str], first: datetime) -> str:
     if len(hours) <= 1 and len(minutes) <= 1:
         return f" at {clock(first)}"
     stamps = sorted(first.replace(hour=h, minute=m) for h in hours or [first.hour] for m in minutes)
-    steps = {b - a for a, b in zip(hours, hours[1:])}
+    steps = {b - a for a, b in itertools.pairwise(hours)}
     if len(hours) > 2 and len(minutes) == 1 and len(steps) == 1:  # a window: "every 2 hours from ..."
         k = steps.pop()
         return (f", every {'hour' if k == 1 else f'{k} hours'} from {clock(stamps[0])} "
@@ -162,7 +163,7 @@ def _days(days: list[str]) -> str:
     if have == _WEEK[5:]:
         return "every Saturday and Sunday"
     if len(have) == 6:
-        missing = [d for d in _WEEK if d not in have][0]
+        missing = next(d for d in _WEEK if d not in have)
         return f"every day except {_RRULE_DAYS[missing]}"
     if len(have) >= 3 and set(have) < set(_WEEK[:5]):
         missing = [_RRULE_DAYS[d] for d in _WEEK[:5] if d not in have]
@@ -190,6 +191,8 @@ def recurrence(rrule: str, first: datetime) -> str:
     elif freq == "DAILY":
         text = ("every day" if interval == 1 else "every other day" if interval == 2
                 else f"every {interval} days") + at
+        if interval == 1 and at.startswith(", every"):
+            text = at[2:]
     elif freq == "WEEKLY":
         days = [d[-2:] for d in byday] or [_WEEK[first.weekday()]]
         if interval == 1:

@@ -13,6 +13,8 @@ the parts we could not resolve. Called by slots.extract_slots after the main slo
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import re
 from datetime import datetime
 from typing import Any
 
@@ -69,3 +71,63 @@ def more_items(f: Found, slots: dict[str, Any], now: datetime, settings: TimeSet
         item.pop("end", None)
         out.append(item)
     return out
+
+
+# ----------------------------------------------------------------- separate items in one request
+_NUM = (r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty"
+        r"|forty five|fifty|sixty|ninety)")
+_UNIT_WORD = re.compile(r"\b(?:sec|secs|second|seconds|min|mins|minute|minutes|hr|hrs|hour|hours)\b", re.IGNORECASE)
+# "5 minutes for the eggs and 10 for the toast", "... and another for 5 minutes"
+_TIMER_SPLIT = re.compile(rf"\s*(?:,|;|\band\b|\bthen\b|\bplus\b)+\s*(?=(?:(?:a|an) )?(?:another\b|{_NUM}\b))", re.IGNORECASE)
+# "wake me at 6 tomorrow and 7 on Sunday", "remind me at 6 to call dad, at 7 to feed the cat"
+_DAY = r"(?:today|tonight|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday|next|the \d)"
+_CLOCK_SPLIT = re.compile(
+    rf"\s*(?:,|;|\band\b|\bthen\b)+\s*(?=(?:at )?\d{{1,2}}(?:[:.]\d{{2}})?(?: ?[ap]\.?m\.?)?\b[^,;]*?\b(?:on |at )?{_DAY})",
+    re.IGNORECASE)
+_TO_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bthen\b)+\s*(?=(?:at|on|in|by) [^,;]*?\bto\b)", re.IGNORECASE)
+_LEAD = {"timer": "set a timer for ", "alarm": "set an alarm ", "reminder": "remind me ",
+         "calendar": "add "}
+
+
+def segments(text: str, domain: str) -> list[str]:
+    """Split a request that names separate items; each later part gets the lead words it
+    needs to stand alone ("10 for toast" -> "set a timer for 10 minutes for toast")."""
+    if domain == "timer":
+        parts = _split(text, _TIMER_SPLIT)
+        if len(parts) < 2 or any(_ends_with_unit(p) and not _starts_another(q) for p, q in itertools.pairwise(parts)):
+            return [text]
+        unit = _UNIT_WORD.search(parts[0])
+        out = [parts[0]]
+        for p in parts[1:]:
+            p = re.sub(r"^(?:(?:a|an) )?another (?:one |timer )?(?:for |of )?", "", p, flags=re.IGNORECASE)
+            if unit and not _UNIT_WORD.search(p):
+                p = re.sub(rf"^({_NUM})\b", lambda m: f"{m.group(1)} {unit.group(0)}", p, count=1, flags=re.IGNORECASE)
+            out.append(_LEAD["timer"] + p)
+        return out
+    if domain not in ("alarm", "reminder", "calendar"):
+        return [text]
+    for rx in (_TO_SPLIT, _CLOCK_SPLIT):
+        parts = _split(text, rx)
+        if len(parts) > 1 and re.search(_DAY if rx is _CLOCK_SPLIT else r"\bto\b", parts[0], re.IGNORECASE):
+            return [parts[0]] + [_LEAD[domain] + ("at " if re.match(r"\d", p) else "") + p for p in parts[1:]]
+    return [text]
+
+
+def _split(text: str, rx: re.Pattern[str]) -> list[str]:
+    return [p.strip() for p in rx.split(text) if p and p.strip()]
+
+
+def _ends_with_unit(part: str) -> bool:
+    return bool(re.search(r"\b(?:sec|secs|second|seconds|min|mins|minute|minutes|hr|hrs|hour|hours|half)\s*$", part, re.IGNORECASE))
+
+
+def _starts_another(part: str) -> bool:
+    return bool(re.match(r"(?:(?:a|an) )?another\b", part, re.IGNORECASE))
+
+
+def timer_label_of(text: str) -> str | None:
+    """A later timer's name when it has no "timer" word: "... for the toast" -> "toast"."""
+    m = re.search(r"\bfor (?:the |my |our )?(?P<x>[a-z][\w'-]*(?: [a-z][\w'-]*)?)\s*$", text, re.IGNORECASE)
+    if m and not _UNIT_WORD.fullmatch(m["x"].split()[-1]):
+        return m["x"]
+    return None

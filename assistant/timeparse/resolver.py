@@ -88,8 +88,8 @@ from . import ranges as rng
 from . import recurrence as rec
 from . import unresolved
 from .durations import DURATION, DURATION_RE, Span, parse_duration
-from .settings import TimeSettings
 from .places import UnknownZone, find_zone
+from .settings import TimeSettings
 from .text import MONTH_NUM, WEEKDAY_NUM, Text, normalize
 from .zones import iso, localize, utc
 
@@ -181,6 +181,7 @@ class _Scanner:
     """Runs the grammar passes over a canonical string, masking what each pass used."""
 
     def __init__(self, s: str) -> None:
+        self.text = s
         self.work = s
         self.spans: list[tuple[int, int]] = []
 
@@ -336,18 +337,27 @@ def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
         if m:
             f.offset = Span(seconds=int(m["n"]) * 60)
             sc.take(m)
+    possessive = None  # "friday's meeting" names a day only if no other day is said
     for rx, handler in dts.DATE_PATTERNS:
-        m = rx.search(sc.work)
-        if m:
-            sc.take(m)
-            f.date = handler(m, today)  # type: ignore[operator]
-            f.date_named = True
-            f.date_end = m.end()
-            break
+        m = next((x for x in rx.finditer(sc.work) if sc.work[x.end():x.end() + 2] != "'s"), None)
+        if m is None:
+            possessive = possessive or rx.search(sc.work) and (rx, handler)
+            continue
+        sc.take(m)
+        f.date = handler(m, today)  # type: ignore[operator]
+        f.date_named = True
+        f.date_end = m.end()
+        break
+    own_day = f.date is not None
     _scan_clock(sc, f, alarm)
     for rx, days, part in dts.RELATIVE_DAYS:
         m = rx.search(sc.work)
+        if m and sc.work[m.end():m.end() + 2] != "'s":
+            own_day = True
         if m:
+            if (f.date is not None and f.date != today + timedelta(days=days) and f.date_end >= 0
+                    and sc.work[m.end():m.end() + 2] != "'s" and sc.text[f.date_end:f.date_end + 2] != "'s"):
+                raise dts.DateError("I heard two different days in that; please ask for one at a time.")
             if f.date is None:
                 f.date = today + timedelta(days=days)
                 f.date_named = True
@@ -356,6 +366,12 @@ def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
                 f.part = part
             sc.take(m)
             break
+    if not own_day and possessive and f.date is None:
+        rx, handler = possessive
+        m = rx.search(sc.work)
+        if m:
+            sc.take(m)
+            f.date, f.date_named, f.date_end = handler(m, today), True, m.end()  # type: ignore[operator]
     m = _PART.search(sc.work)
     if m:
         f.part = f.part if f.part == "night" and m["part"] == "night" else m["part"]
