@@ -155,7 +155,7 @@ _OFFSETS = [
 _NOW = re.compile(r"\b(?:at )?(?:right )?now\b")
 # "take the cake out in 25": a bare number after "in" is minutes (documented)
 _IN_BARE = re.compile(r"\bin (?P<n>\d{1,3})\b(?! ?(?:sec|min|hour|day|week|fortnight|month|year|am|pm|oclock|th|times)\b"
-                      r"| ?[:/.%]\d?| (?:and|or|to|of)\b)")
+                      r"| ?[:/.%]\d?| (?:and|or|of)\b| to \d)")
 # a timer "for 1:30" / "for 1 30" is 1 h 30 min, "for 25" is 25 minutes (timers only)
 _TIMER_HMM = re.compile(r"\b(?:for|of|timer) (?P<h>\d{1,2})[:. ](?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?\b(?! ?(?:am|pm|oclock|sec|min|hour))")
 _TIMER_BARE = re.compile(r"\b(?:for|of) (?P<n>\d{1,3})\b(?! ?(?:sec|min|hour|day|week|month|year|am|pm|oclock|th|[:./]))")
@@ -209,6 +209,10 @@ def scan(s: str, today: date, *, recurrence: bool = True, alarm: bool = False,
         _scan_more(sc, f, today, recurrence=recurrence)
         if f.anchor is not None and f.clock is None and f.anchor_span:
             f.unresolved.append(f.anchor_span)  # "before my dentist appointment": when is that?
+        elif f.anchor is not None and f.anchor_span and re.match(r"^[# ]* to ", sc.work[f.anchor_span[1]:]):
+            # "10 minutes after the film starts at 9pm to check on the kids": the anchor's
+            # words are not the subject when the request names one
+            sc.take_span(*f.anchor_span)
     except (clk.ClockError, dts.DateError, rec.RecurrenceError, rng.RangeError, UnknownZone) as exc:
         f.error = str(exc)
     except (ValueError, OverflowError):
