@@ -71,7 +71,9 @@ def check(case: dict[str, Any]) -> list[str]:
     slots = res.slots
     unresolved = getattr(res, "unresolved", [])
     more = getattr(res, "more", [])
-    fails = []
+    fails: list[str] = []
+    if case["expect"] == "-":  # an intent case: nothing to check without the model
+        return fails
     for part in case["expect"].split(" & "):
         key, _, want = (x.strip() for x in part.partition(":"))
         rec = slots.get("recurrence")
