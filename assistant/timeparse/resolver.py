@@ -10,6 +10,9 @@ arithmetic and zoneinfo supplies zones and DST. Rules, in the order they apply:
 Clock times
 - "5pm", "17:30", "7.30 am", "noon", "midnight", "half past 6", "quarter to 8",
   "twenty past 5", "seven o'clock", "5 30 p m" (speech), "730 in the evening", "at 1030".
+- "at 0630"/"for 0630" (a leading zero) and "at 1900 hours" are 24-hour times.
+- The am/pm policy for a bare hour is the same in every skill (reminders, alarms,
+  calendar), with one exception for alarms, below:
 - Ambiguous hour (no am/pm, 1-12, no part of day) and no day named: the next time that
   hour comes round, am or pm, strictly after now ("at 5" at 14:00 -> 17:00 today; at
   18:00 -> 05:00 tomorrow; "3:30" at 04:30 -> 15:30).
@@ -23,6 +26,19 @@ Clock times
   day after tomorrow); plain "at midnight" is the coming one. "12am" is 00:00.
 - A time without a day that has already passed today means tomorrow ("at 7am" said at
   9am -> tomorrow 07:00). A time with "today"/"this morning" that has passed is in the past.
+
+Ranges, anchors, zones (ranges.py, places.py)
+- "from 2 to 4", "6 till 7pm", "between noon and 2": the start is `when`, the end is
+  slots["end"] (calendar events also get duration_s). "10 to 7" without "from" stays a
+  clock time (6:50). A range that ends before it starts or runs past midnight is refused.
+- "an hour before the 8pm match", "I leave at 4, remind me 15 minutes before": the offset
+  is applied to the clock time said; with no clock time ("10 minutes before my dentist
+  appointment") nothing is invented: the words are reported as unresolved.
+- "3pm London time", "9am New York time", "5pm UTC", "3pm Eastern": read in that zone
+  and converted to the user's; an unknown zone name is refused; repeats are local only.
+- Unsupported triggers ("when I get home", "at sunset", "after lunch", "on my birthday",
+  Easter or Mother's Day) are reported as unresolved (unresolved.py), never guessed.
+  Fixed-date holidays (Christmas Eve, New Year's Eve, Halloween) are dates.
 
 Days and dates
 - A date without a time gets the configured default time of day ([time] default_time,
@@ -38,6 +54,13 @@ Days and dates
   (US English) unless the first number cannot be a month ("22/04" is 22 April).
 - A weekday said with a date is a check: "Thursday the 15th" is the next 15th that is a
   Thursday, looked for up to two years ahead; past that the date alone counts.
+- "Tuesday week" / "next Friday week": that weekday after the coming one. "Monday's
+  appointment": a date that stays in the subject, used only if no other day is said.
+  Two different days in one one-off request are refused unless said as separate items.
+- "12 August in 2027", "June 5 of 2028", "the 2nd of February next year": that year.
+  "at the end of the month": its last day. "N days after today" = "in N days".
+- Time words inside a name stay in the subject and name no time: "the sunday paper",
+  "the evening news", "the weekly meals", "parents evening", "quiz night".
 - "The first Tuesday of October", "the last Friday of the month" (next month's if this
   month's has passed), "the 20th of next month", "3 Fridays from now" (the third Friday
   after today).
@@ -46,6 +69,8 @@ Offsets and durations
 - Hours, minutes and seconds are elapsed time ("in 90 minutes" is 90 real minutes, also
   across a DST change); days, weeks, months and years are calendar steps keeping the
   wall-clock time ("in 2 days" at 10:00 -> 10:00 two days later).
+- "in 25" (a bare number after "in") is 25 minutes. Timers: "for 1:30" / "for 1 30" is
+  1 h 30 min (H:MM, or H:MM:SS), "for 25" is 25 minutes; "a 15-minute timer" works.
 - "1 hour 30" = 1 h 30 min; "a minute and a half" = 90 s; months count as 30 days and
   years as 365 days only when a length is needed (timers, limits).
 - "3 days ago" resolves (to the past); creating a reminder for it is refused as past.
@@ -56,6 +81,15 @@ Recurrences (RFC 5545 RRULE, expanded with dateutil.rrule)
   day-or-longer repeat uses the default time (or the part of day: "every morning").
   "until June" ends before June 1st; "until June 15" includes that day; "for 2 weeks"
   ends two weeks from now; "5 times" is COUNT=5.
+- Several times of one repeat are one rule: "at 8am and 8pm every day" -> BYHOUR=8,20;
+  "at 6:30 and 6:45" -> BYHOUR=6;BYMINUTE=30,45 (times that do not form such a grid are
+  refused); "on the 5th and 20th of every month" -> BYMONTHDAY=5,20.
+- Exclusions ("except Sunday", "apart from Saturdays", "but not on weekends") become the
+  positive BYDAY list (no EXDATE); excluding every day, or from a monthly/hourly repeat,
+  or anything but weekdays, is refused. "twice a week" is refused (which days?).
+- "every half an hour", "every quarter of an hour", "every hour and a half", "every 1.5
+  hours": MINUTELY/HOURLY with that interval. "every hour between 9 and 5", "every 2 hours
+  from 8am to 8pm": a daily hour list (window ends included). "for the next 4 weeks": UNTIL.
 - "every other Tuesday" / "every 3 days": the count starts at the first matching time
   after now (the next Tuesday), not at the week the request was made in.
 - slots["when"] is the first occurrence; store it and pass it as dtstart to
