@@ -35,7 +35,7 @@ Ranges, anchors, zones (ranges.py, places.py)
   is applied to the clock time said; with no clock time ("10 minutes before my dentist
   appointment") nothing is invented: the words are reported as unresolved.
 - "3pm London time", "9am New York time", "5pm UTC", "3pm Eastern": read in that zone
-  and converted to the user's; an unknown zone name is refused; repeats are local only.
+  and converted to the user's; an unknown zone name is unresolved; repeats are local only.
 - Unsupported triggers ("when I get home", "at sunset", "after lunch", "on my birthday",
   Easter or Mother's Day) are reported as unresolved (unresolved.py), never guessed.
   Fixed-date holidays (Christmas Eve, New Year's Eve, Halloween) are dates.
@@ -122,7 +122,7 @@ from . import ranges as rng
 from . import recurrence as rec
 from . import unresolved
 from .durations import DURATION, DURATION_RE, Span, parse_duration
-from .places import UnknownZone, find_zone
+from .places import find_zone
 from .settings import TimeSettings
 from .text import MONTH_NUM, WEEKDAY_NUM, Text, normalize
 from .zones import iso, localize, utc
@@ -170,6 +170,7 @@ class Found:
     zone: Any = None  # "3pm London time": the zone the clock time is said in
     unresolved: list[tuple[int, int]] = field(default_factory=list)  # spans we cannot resolve
     clock_end: int = -1  # where the clock time / the date ended in the canonical string
+    soft_unresolved: list[tuple[int, int]] = field(default_factory=list)  # "after school"
     anchor_span: tuple[int, int] | None = None  # "10 minutes before my dentist appointment"
     date_end: int = -1
 
@@ -188,8 +189,7 @@ _OFFSETS = [
 ]
 _NOW = re.compile(r"\b(?:at )?(?:right )?now\b")
 # "take the cake out in 25": a bare number after "in" is minutes (documented)
-_IN_BARE = re.compile(r"\bin (?P<n>\d{1,3})\b(?! ?(?:sec|min|hour|day|week|fortnight|month|year|am|pm|oclock|th|times)\b"
-                      r"| ?[:/.%]\d?| (?:and|or|of)\b| to \d)")
+_IN_BARE = re.compile(r"\bin (?P<n>\d{1,3})(?=$|#| (?:to|please|then|for|remind|ok|okay|and)\b)(?! to \d)")
 # a timer "for 1:30" / "for 1 30" is 1 h 30 min, "for 25" is 25 minutes (timers only)
 _TIMER_HMM = re.compile(r"\b(?:for|of|timer) (?P<h>\d{1,2})[:. ](?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?\b(?! ?(?:am|pm|oclock|sec|min|hour))")
 _TIMER_BARE = re.compile(r"\b(?:for|of) (?P<n>\d{1,3})\b(?! ?(?:sec|min|hour|day|week|month|year|am|pm|oclock|th|[:./]))")
@@ -241,13 +241,16 @@ def scan(s: str, today: date, *, recurrence: bool = True, alarm: bool = False,
         _prescan(sc, f, timer=timer)
         _scan(sc, f, today, recurrence=recurrence, alarm=alarm, bare_duration=bare_duration)
         _scan_more(sc, f, today, recurrence=recurrence)
+        if f.clock is None and f.offset is None and f.soft_unresolved:
+            f.unresolved += f.soft_unresolved  # "after lunch" with no clock time: when is that?
+            sc.spans += f.soft_unresolved
         if f.anchor is not None and f.clock is None and f.anchor_span:
             f.unresolved.append(f.anchor_span)  # "before my dentist appointment": when is that?
         elif f.anchor is not None and f.anchor_span and re.match(r"^[# ]* to ", sc.work[f.anchor_span[1]:]):
             # "10 minutes after the film starts at 9pm to check on the kids": the anchor's
             # words are not the subject when the request names one
             sc.take_span(*f.anchor_span)
-    except (clk.ClockError, dts.DateError, rec.RecurrenceError, rng.RangeError, UnknownZone) as exc:
+    except (clk.ClockError, dts.DateError, rec.RecurrenceError, rng.RangeError) as exc:
         f.error = str(exc)
     except (ValueError, OverflowError):
         f.error = "I could not work out that time."
@@ -264,10 +267,16 @@ def _prescan(sc: _Scanner, f: Found, *, timer: bool) -> None:
     for a, b in unresolved.find(sc.work):
         f.unresolved.append((a, b))
         sc.take_span(a, b)
+    for a, b in unresolved.find(sc.work, soft=True):
+        f.soft_unresolved.append((a, b))
+        sc.mask(a, b)
     z = find_zone(sc.work)
     if z is not None:
-        f.zone = z[0]
         sc.take_span(z[1], z[2])
+        if z[0] is None:  # "3pm Narnia time": a zone we do not know
+            f.unresolved.append((z[1], z[2]))
+        else:
+            f.zone = z[0]
     r = rng.find(sc.work)
     if r is not None:
         f.clock, f.end_clock = r[0], r[1]

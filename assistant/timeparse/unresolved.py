@@ -15,16 +15,13 @@ import re
 
 _WHO = r"(?:i|we|you|he|she|they|it|the kids|the children|my [a-z']+|[a-z]+)"
 _TAIL = r"(?: (?!(?:to|remind|and|then|please|tomorrow|today|tonight)\b)[a-z'#]+){0,4}"
+# Hard: never a time we can know. Soft (SOFT_TRIGGERS): "after school", "at sunset" only
+# count when no clock time is said ("pick up the kids after school at 3:15" is fine).
 TRIGGERS: list[re.Pattern[str]] = [
     # an event we cannot observe: arriving, leaving, waking, finishing
     re.compile(rf"\b(?:when|once|as soon as|whenever|next time|the moment) {_WHO}(?:'m|'re|'s| am| are| is| get| gets"
                rf"| got| arrive| arrives| leave| leaves| come| comes| go| goes| wake| wakes| reach| finish| finishes"
                rf"| see| pass| drive| walk| pull| hit| start| starts| land| lands){_TAIL}"),
-    # the sun: needs a location we do not have
-    re.compile(r"\b(?:at|around|by|before|after|on) (?:the )?(?:sunset|sunrise|dawn|dusk|sundown|sunup|daybreak|nightfall)\b"),
-    # daily routines with no clock time
-    re.compile(r"\b(?:before|after|at|during|with|over) (?:my |the |our )?(?:lunch|lunchtime|dinner|dinnertime|breakfast"
-               r"|supper|teatime|bedtime|work|school|church|the gym|my shift|practice|class)\b"),
     # personal dates
     re.compile(r"\b(?:on|before|by|until|till|after) (?:my|our|his|her|their|your|[a-z]+'s) (?:birthday|bday|anniversary"
                r"|name day|wedding day|wedding anniversary|payday|pay day)\b"),
@@ -34,11 +31,15 @@ TRIGGERS: list[re.Pattern[str]] = [
                r"|memorial day|independence day|st patrick'?s day|pancake day|bank holiday|the bank holiday)\b"),
 ]
 
+SOFT_TRIGGERS: list[re.Pattern[str]] = [
+    # the sun: needs a location we do not have
+    re.compile(r"\b(?:at|around|by|before|after|on) (?:the )?(?:sunset|sunrise|dawn|dusk|sundown|sunup|daybreak|nightfall)\b"),
+    # daily routines with no clock time
+    re.compile(r"\b(?:before|after|at|during|with|over) (?:my |the |our )?(?:lunch|lunchtime|dinner|dinnertime|breakfast"
+               r"|supper|teatime|bedtime|work|school|church|the gym|my shift|practice|class)\b"),
+]
 
-def find(work: str) -> list[tuple[int, int]]:
+
+def find(work: str, soft: bool = False) -> list[tuple[int, int]]:
     """Spans of `work` (the canonical string) that name a time we cannot resolve."""
-    out = []
-    for rx in TRIGGERS:
-        for m in rx.finditer(work):
-            out.append(m.span())
-    return out
+    return [m.span() for rx in (SOFT_TRIGGERS if soft else TRIGGERS) for m in rx.finditer(work)]
