@@ -85,6 +85,7 @@ _CLOCK_SPLIT = re.compile(
     rf"\s*(?:,|;|\band\b|\bthen\b)+\s*(?=(?:at )?\d{{1,2}}(?:[:.]\d{{2}})?(?: ?[ap]\.?m\.?)?\b[^,;]*?\b(?:on |at )?{_DAY})",
     re.IGNORECASE)
 _TO_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bthen\b)+\s*(?=(?:at|on|in|by) [^,;]*?\bto\b)", re.IGNORECASE)
+_JOINED = re.compile(r",|;|\b(?:and|then|plus)\b", re.IGNORECASE)
 _LEAD = {"timer": "set a timer for ", "alarm": "set an alarm ", "reminder": "remind me ",
          "calendar": "add "}
 
@@ -92,6 +93,8 @@ _LEAD = {"timer": "set a timer for ", "alarm": "set an alarm ", "reminder": "rem
 def segments(text: str, domain: str) -> list[str]:
     """Split a request that names separate items; each later part gets the lead words it
     needs to stand alone ("10 for toast" -> "set a timer for 10 minutes for toast")."""
+    if not _JOINED.search(text):
+        return [text]
     if domain == "timer":
         parts = _split(text, _TIMER_SPLIT)
         if len(parts) < 2 or any(_ends_with_unit(p) and not _starts_another(q) for p, q in itertools.pairwise(parts)):

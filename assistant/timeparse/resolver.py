@@ -205,6 +205,9 @@ _NAME_WORDS = re.compile(
     r"|today|tonight|then|is|for|by|with|the|a|#|\d+|sun|mon|tue|wed|thu|fri|sat|am|pm)\b)(?=[a-z])")
 _NAMED_EVENTS = re.compile(r"\b(?:parents'?|parent teacher|quiz|games?|movie|film|date|poker|pizza|bingo|karaoke"
                            r"|curry|wine|open|family|ladies|lads|girls|boys) (?P<w>evening|night|morning)\b")
+# cheap tests that skip the costlier passes for the many requests without such words
+_RANGE_WORDS = re.compile(r" (?:to|until|and|through|-) ")
+_ANCHOR_WORDS = re.compile(r" (?:before|after|prior to|ahead of|earlier than|in advance of)\b")
 _WEEKDAY_MORE = re.compile(rf"^(?:,| and| or|, and)(?: on)? (?P<wd>{dts.WD})\b(?!'s)")
 _PART = re.compile(
     r"\b(?:(?P<this>this|tomorrow|in the|at|on|during the|every) )?(?P<part>morning|afternoon|evening|night)\b")
@@ -277,11 +280,11 @@ def _prescan(sc: _Scanner, f: Found, *, timer: bool) -> None:
             f.unresolved.append((z[1], z[2]))
         else:
             f.zone = z[0]
-    r = rng.find(sc.work)
+    r = rng.find(sc.work) if _RANGE_WORDS.search(sc.work) else None
     if r is not None:
         f.clock, f.end_clock = r[0], r[1]
         sc.take_span(r[2], r[3])
-    m = _ANCHOR.search(sc.work)
+    m = _ANCHOR.search(sc.work) if _ANCHOR_WORDS.search(sc.work) else None
     if m:
         span = parse_duration(m["dur"])
         if span.negative or span.total_seconds() <= 0:
@@ -386,10 +389,14 @@ def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
             sc.take(m)
     possessive = None  # "friday's meeting" names a day only if no other day is said
     for rx, handler in dts.DATE_PATTERNS:
-        m = next((x for x in rx.finditer(sc.work) if sc.work[x.end():x.end() + 2] != "'s"), None)
+        m = rx.search(sc.work)
         if m is None:
-            possessive = possessive or rx.search(sc.work) and (rx, handler)
             continue
+        if sc.work[m.end():m.end() + 2] == "'s":
+            possessive = possessive or (rx, handler)
+            m = next((x for x in rx.finditer(sc.work) if sc.work[x.end():x.end() + 2] != "'s"), None)
+            if m is None:
+                continue
         sc.take(m)
         f.date = handler(m, today)  # type: ignore[operator]
         f.date_named = True

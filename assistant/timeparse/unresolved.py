@@ -40,6 +40,15 @@ SOFT_TRIGGERS: list[re.Pattern[str]] = [
 ]
 
 
+_CUES = re.compile(r"\b(?:when|once|as soon|whenever|next time|the moment|birthday|bday|anniversary|name day"
+                   r"|wedding|payday|pay day|easter|mother|father|thanksgiving|good friday|black friday|diwali"
+                   r"|hanukkah|eid|ramadan|new year|labou?r day|memorial day|independence day|patrick|pancake"
+                   r"|bank holiday)")
+_SOFT_CUES = re.compile(r"\b(?:before|after|at|around|by|on|during|with|over) ")
+
+
 def find(work: str, soft: bool = False) -> list[tuple[int, int]]:
     """Spans of `work` (the canonical string) that name a time we cannot resolve."""
+    if not (_SOFT_CUES if soft else _CUES).search(work):
+        return []
     return [m.span() for rx in (SOFT_TRIGGERS if soft else TRIGGERS) for m in rx.finditer(work)]
