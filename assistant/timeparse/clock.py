@@ -55,7 +55,7 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:at )?(?P<h>\d{1,2}) (?P<m>[0-5]\d)(?: (?P<mer>am|pm)| oclock)?(?! ?(?:" + _U + r"|:|/|\d))\b"),
      "hm"),
     (re.compile(r"\bat (?P<hm>\d{3,4})(?: (?P<mer>am|pm)\b| hour\b)?"), "hhmm"),  # "at 1900 hours"
-    (re.compile(r"\b(?:for |by |from )?(?P<hm>0\d{3})\b(?! ?" + _U + r")"), "hhmm"),  # "0630"
+    (re.compile(r"\b(?:for |by |from |until )(?P<hm>0\d{3})\b(?! ?(?:\d|" + _U + r"))"), "hhmm"),  # "for 0630"
     (re.compile(r"\b(?P<hm>\d{3,4})(?: (?P<mer>am|pm)\b|(?= (?:in the |this )?(?:morning|afternoon|evening|night)|tonight))"),
      "hhmm"),
     (re.compile(r"\b(?:at )?(?P<h>\d{1,2}) (?P<mer>am|pm)(?: oclock)?\b"), "h"),
@@ -74,7 +74,12 @@ _CLOCK_WORD = re.compile(r"^(?:(?P<word>noon|midnight)|(?P<h>\d{1,2})(?:[:.](?P<
 
 def clock_of(text: str) -> Clock:
     """One end of a range ("2", "7 pm", "6:30", "noon") as a Clock; raises ClockError."""
-    m = _CLOCK_WORD.match(text.replace(" oclock", ""))
+    text = text.replace(" oclock", "")
+    half = re.match(r"^(half past|quarter past|half) (.+)$", text)
+    if half:  # "half six", "half past 6", "quarter past 7"
+        c = clock_of(half.group(2))
+        return Clock(c.hour, 30 if half.group(1).startswith("half") else 15, c.settled)
+    m = _CLOCK_WORD.match(text)
     if not m:
         raise ClockError(f"I could not read {text!r} as a time of day.")
     if m["word"]:

@@ -17,7 +17,7 @@ from datetime import datetime, time, timedelta
 from . import clock as clk
 from .zones import localize, utc
 
-_CL = r"(?:\d{1,2}(?:[:.]\d{2})?(?: (?:am|pm))?(?: oclock)?|noon|midnight)"
+_CL = (r"(?:(?:half past |quarter past |half )?\d{1,2}(?:[:.]\d{2})?(?: (?:am|pm))?(?: oclock)?|noon|midnight)")
 RANGE = re.compile(
     rf"\b(?:(?P<from>from|between) )?(?:at )?(?P<a>{_CL}) (?P<sep>to|until|and|through|-) (?:at )?(?P<b>{_CL})\b"
     r"(?! ?(?:sec|min|hour|day|week|fortnight|month|year|th|times)\b|:|/)")

@@ -29,7 +29,7 @@ FREQ_OF_ADVERB = {"daily": "DAILY", "nightly": "DAILY", "weekly": "WEEKLY", "for
 SUBDAILY = ("HOURLY", "MINUTELY", "SECONDLY")
 
 CUE = re.compile(
-    rf"\b(?:twice|\d+ times (?:a|per)|every|each|daily|nightly|weekly|fortnightly|monthly|yearly|annually|hourly|weekdays|weekends|{WD}s(?! from| ago| back))\b"
+    rf"\b(?:\d{{1,2}}th(?:,| and|, and|) (?:the )?\d{{1,2}}th (?:day )?of (?:the|each|every) month|twice|\d+ times (?:a|per)|every|each|daily|nightly|weekly|fortnightly|monthly|yearly|annually|hourly|weekdays|weekends|{WD}s(?! from| ago| back))\b"
 )
 
 
@@ -70,7 +70,7 @@ _EXCEPT = re.compile(
 _EXCEPT_OTHER = re.compile(r"\b(?:except|apart from|but not|excluding|other than)\b")
 # "every half an hour", "every quarter of an hour", "every hour and a half", "every 1.5 hours"
 _FRACTION_INTERVAL = re.compile(
-    r"\b(?:every|each) (?P<dur>half (?:a )?(?:hour|min)|(?:a |1 )?quarter (?:of )?(?:a )?hour"
+    r"\b(?:every|each) (?P<dur>half (?:a )?(?:hour|min)|(?:a |1 |3 )?quarters? (?:of )?(?:a )?hour"
     r"|(?:a |1 )?(?:hour|min) and a (?:half|quarter)|\d+ and (?:a )?(?:half|quarter) (?:hour|min)"
     r"|\d+\.\d+ (?:hour|min)|\d+ hour (?:and )?\d+ min)s?\b")
 _TIMES_PER = re.compile(r"\b(?:twice|\d+ times) (?:a|per|each|every) (?:day|week|month|year)\b")
@@ -86,7 +86,7 @@ _WDLIST = re.compile(
 _PART = re.compile(r"\b(?:every|each) (?P<part>morning|afternoon|evening|night)s?\b")
 _COUNT = re.compile(r"\b(?:for )?(?P<n>\d+) times\b")
 UNTIL = re.compile(r"\b(?:until|through|up to|ending|ends|stopping) (?P<rest>.+)$")
-START = re.compile(r"\b(?:starting|beginning|from|as of) (?:on )?(?P<rest>.+)$")
+START = re.compile(r"\b(?:starting|beginning|(?<!apart )from|as of) (?:on )?(?P<rest>.+)$")
 
 
 def scan(s: str, spans: list[tuple[int, int]]) -> RecurSpec:

@@ -206,6 +206,8 @@ _NAME_WORDS = re.compile(
 _NAMED_EVENTS = re.compile(r"\b(?:parents'?|parent teacher|quiz|games?|movie|film|date|poker|pizza|bingo|karaoke"
                            r"|curry|wine|open|family|ladies|lads|girls|boys) (?P<w>evening|night|morning)\b")
 # cheap tests that skip the costlier passes for the many requests without such words
+_LEFTOVER_CLOCK = re.compile(r"\b(?:at \d{1,2}(?:[:.]\d{2})?\b(?! ?(?:sec|min|hour|day|week|month|year|th|%))"
+                             r"|\d{1,2}[:.]\d{2}\b(?! ?(?:sec|min|hour))|\d{1,2} (?:am|pm)\b)")
 _RANGE_WORDS = re.compile(r" (?:to|until|and|through|-) ")
 _ANCHOR_WORDS = re.compile(r" (?:before|after|prior to|ahead of|earlier than|in advance of)\b")
 _WEEKDAY_MORE = re.compile(rf"^(?:,| and| or|, and)(?: on)? (?P<wd>{dts.WD})\b(?!'s)")
@@ -249,10 +251,14 @@ def scan(s: str, today: date, *, recurrence: bool = True, alarm: bool = False,
             sc.spans += f.soft_unresolved
         if f.anchor is not None and f.clock is None and f.anchor_span:
             f.unresolved.append(f.anchor_span)  # "before my dentist appointment": when is that?
-        elif f.anchor is not None and f.anchor_span and re.match(r"^[# ]* to ", sc.work[f.anchor_span[1]:]):
+        elif f.anchor is not None and f.anchor_span:
             # "10 minutes after the film starts at 9pm to check on the kids": the anchor's
             # words are not the subject when the request names one
-            sc.take_span(*f.anchor_span)
+            mm = re.match(r"^((?: (?:[a-z0-9']+|#+)){0,8}?) to ", sc.work[f.anchor_span[1]:])
+            if mm:
+                sc.take_span(f.anchor_span[0], f.anchor_span[1] + len(mm.group(1)))
+        if f.clock is not None and f.end_clock is None and _LEFTOVER_CLOCK.search(sc.work):
+            raise clk.ClockError("I heard more than one time in that; please ask for one at a time.")
     except (clk.ClockError, dts.DateError, rec.RecurrenceError, rng.RangeError) as exc:
         f.error = str(exc)
     except (ValueError, OverflowError):
@@ -453,13 +459,24 @@ def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
 def _scan_clock(sc: _Scanner, f: Found, alarm: bool) -> None:
     if f.clock is not None:  # a range already gave the start
         return
+    best = None
     for rx, kind in clk.PATTERNS:
         m = rx.search(sc.work)
-        if m:
-            sc.take(m)
-            f.clock = clk.clock_from_match(m, kind)
-            f.clock_end = m.end()
-            return
+        if m and best is None:
+            best = (m, kind)
+        elif m and best is not None and m.end() <= best[0].start() and (
+                best[0].start() > m.start() and _earlier(m, best[0])):
+            best = (m, kind)  # "for 6 and 6:30": the first time said comes first
+    if alarm:
+        m = clk.FOR_HOUR.search(sc.work)
+        if m and best is not None and m.end() <= best[0].start():
+            best = (m, "h")
+    if best:
+        m, kind = best
+        sc.take(m)
+        f.clock = clk.clock_from_match(m, kind)
+        f.clock_end = m.end()
+        return
     if alarm:
         m = re.search(r"\b(?:for|up|at) (?P<hm>[0-2]\d[0-5]\d)\b(?! ?(?:sec|min|hour))", sc.work)  # "for 1930"
         if m and int(m["hm"][:2]) < 24:
@@ -471,6 +488,12 @@ def _scan_clock(sc: _Scanner, f: Found, alarm: bool) -> None:
         if m:
             f.clock = clk.clock_from_match(m, "h")
             sc.take(m)
+
+
+def _earlier(m: re.Match[str], later: re.Match[str]) -> bool:
+    """A clock match before `later` that is joined to it by "and"/","/"then" (a list)."""
+    between = later.string[m.end():later.start()]
+    return bool(re.fullmatch(r"(?:,| and| then|, and)(?: again| also)?(?: then)?(?: at)? ", between))
 
 
 def _until(rest: str, today: date) -> tuple[datetime, int]:

@@ -111,7 +111,7 @@ def _clean(words: list[str] | None, lead: re.Pattern[str] | None = None) -> str 
 
 # "remind my wife to X": the reminder is for someone else; the subject says so
 _FOR_OTHER = re.compile(
-    r"\b(?:remind|tell) (?P<who>(?:my|our) [\w'-]+|him|her|them|the kids|the children|everyone|everybody"
+    r"\b(?:remind|reminder for|reminder to remind|tell) (?P<who>(?:my|our) [\w'-]+|him|her|them|the kids|the children|everyone|everybody"
     r"|(?!me\b|us\b|to\b|the\b|a\b|it\b|about\b|again\b|later\b|please\b|myself\b)[a-z][\w'-]*) to (?=\S)")
 
 
@@ -120,7 +120,7 @@ def reminder_subject(words: list[str]) -> str | None:
     'remind my wife to X' -> 'X (for my wife)'."""
     low = " ".join(w.lower() for w in words)
     m = _FOR_OTHER.search(low)
-    if m and not re.search(r"\bremind (?:me|us)\b", low[:m.start()]) and m.group(0).startswith("remind"):
+    if m and not re.search(r"\bremind (?:me|us)\b", low[:m.start()]) and not m.group(0).startswith("tell"):
         who = " ".join(words[low[:m.start("who")].count(" "):low[:m.end("who")].count(" ") + 1])
         got = _clean(words[low[:m.end()].count(" "):], _SUBJ_LEAD)
         return f"{got} (for {who})" if got else None

@@ -22,11 +22,15 @@ TRIGGERS: list[re.Pattern[str]] = [
     re.compile(rf"\b(?:when|once|as soon as|whenever|next time|the moment) {_WHO}(?:'m|'re|'s| am| are| is| get| gets"
                rf"| got| arrive| arrives| leave| leaves| come| comes| go| goes| wake| wakes| reach| finish| finishes"
                rf"| see| pass| drive| walk| pull| hit| start| starts| land| lands){_TAIL}"),
+    # a thing we cannot observe: "when the washing machine finishes"
+    re.compile(rf"\b(?:when|once|as soon as|whenever) (?:the|my|our|his|her|their|a) [a-z' ]{{1,30}}? (?:finish|finishes"
+               rf"|finished|is done|are done|is ready|are ready|stops|ends|starts|arrives|arrive|comes|come|gets|get"
+               rf"|leaves|leave|rings|beeps|opens|closes|wakes|wake|is over|are over|goes off){_TAIL}"),
     # personal dates
-    re.compile(r"\b(?:on|before|by|until|till|after) (?:my|our|his|her|their|your|[a-z]+'s) (?:birthday|bday|anniversary"
+    re.compile(r"\b(?:on|before|by|until|till|after) (?:(?:my|our|his|her|their|your|the) )?(?:my|our|his|her|their|your|[a-z]+'s) (?:birthday|bday|anniversary"
                r"|name day|wedding day|wedding anniversary|payday|pay day)\b"),
     # moving holidays (country-dependent or lunar)
-    re.compile(r"\b(?:on|at|over|by|before|until|till|after) (?:easter(?: sunday| monday)?|mother'?s'? day|father'?s'? day|thanksgiving"
+    re.compile(r"\b(?:on|at|over|by|before|until|till|after) (?:easter(?: sun| mon| sunday| monday)?|mother'?s'? day|father'?s'? day|thanksgiving"
                r"|good friday|black friday|diwali|hanukkah|eid|ramadan|chinese new year|lunar new year|labou?r day"
                r"|memorial day|independence day|st patrick'?s day|pancake day|bank holiday|the bank holiday)\b"),
 ]
