@@ -139,6 +139,8 @@ def test_a_new_request_answers_no_question(assistant):
     ("turn off the alram for tomorrow", "alarm.cancel"),
     ("olly what time is it", "time.query"),
     ("hey google set a timer for ten minutes", "timer.start"),
+    ("remind me to check the tyres at 0945", "reminder.create"),
+    ("remind me to check the oven at 1930", "reminder.create"),
 ])
 def test_wake_words_and_trigger_typos(parser, text, intent):
     out = parser.parse(text, NOW.replace(tzinfo=None), BERLIN)

@@ -37,6 +37,11 @@ _TYPO_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, TYPOS), key=len, r
                       re.IGNORECASE)
 
 
+# "at 0945" / "at 1930": digits the encoder reads as a number, not a time; the model sees
+# "at 9:45" (only what the model sees: the slot parser reads the text as said)
+_HHMM = re.compile(r"\b(at|for|by|from|until|till|before|after) ([01]?\d|2[0-3])([0-5]\d)\b(?![:.]?\d)")
+
+
 def fix_words(text: str) -> str:
     """Cut a leading wake word and correct the known trigger-word typos."""
     text = _WAKE.sub("", text, count=1)
@@ -61,7 +66,7 @@ def clean(text: str, max_chars: int = MAX_CHARS, max_words: int = MAX_WORDS) -> 
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
     full = fix_words(_WS.sub(" ", text).strip())
-    text = full.lower()
+    text = _HHMM.sub(lambda m: f"{m.group(1)} {int(m.group(2))}:{m.group(3)}", full.lower())
     truncated = len(text) > max_chars
     if truncated:
         cut = text[:max_chars]
