@@ -268,7 +268,7 @@ DATE_PATTERNS: list[tuple[re.Pattern[str], object]] = [
     (re.compile(rf"\b(?:on )?{_WK} (?:on )?(?P<wd>{WD})\b"), h_weekday_week),
     (re.compile(rf"\b(?:on )?(?:the )?(?P<wd>{WD}) after next\b"), h_weekday_after_next),
     (re.compile(rf"\b(?:on )?(?:next )?(?P<wd>{WD}) week\b"), h_weekday_after_next),  # "Tuesday week"
-    (re.compile(r"\b(?:on|at|by|over|before|until) (?P<h>christmas eve|christmas day|christmas|boxing day|new year'?s eve"
+    (re.compile(r"(?:\b(?:on|at|by|over|before|until) |(?<=# ))(?P<h>christmas eve|christmas day|christmas|boxing day|new year'?s eve"
                 r"|new year'?s day|new year'?s|halloween|valentine'?s day|valentines day)\b"), h_holiday),
     (re.compile(r"\b(?:at |by |before )?the end of (?:the |this )?(?P<rel>next )?month\b"), h_month_end),
     (re.compile(rf"\b(?:on )?(?:(?P<wdc>{WD}) )?(?:the )?(?P<d>\d{{1,2}}th)\b"), h_day_only),

@@ -15,6 +15,7 @@ import re
 from datetime import datetime, time, timedelta
 
 from . import clock as clk
+from .dates import WD
 from .zones import localize, utc
 
 _CL = (r"(?:(?:half past |quarter past |half )?\d{1,2}(?:[:.]\d{2})?(?: (?:am|pm))?(?: oclock)?|noon|midnight)")
@@ -32,7 +33,7 @@ def find(work: str) -> tuple[clk.Clock, clk.Clock, int, int] | None:
     for m in RANGE.finditer(work):
         if m["sep"] == "and" and m["from"] != "between":
             continue
-        if m["sep"] in ("to", "-") and not m["from"]:
+        if m["sep"] in ("to", "-") and not m["from"] and not _plain_range(m):
             continue  # "10 to 7" is a clock time (6:50)
         a, b = clk.clock_of(m["a"]), clk.clock_of(m["b"])
         if b.settled and not a.settled and not a.midnight:
@@ -42,6 +43,19 @@ def find(work: str) -> tuple[clk.Clock, clk.Clock, int, int] | None:
                 a = clk.Clock(max(options), a.minute, True)
         return a, b, m.start(), m.end()
     return None
+
+
+def _plain_range(m: re.Match[str]) -> bool:
+    """"lunch tomorrow 1 to 2": a range, not 1 minute to 2, when nothing says clock ("at",
+    "minutes") and the second hour comes after the first ("10 to 7" stays 6:50)."""
+    before = m.string[:m.start()]
+    if re.search(r"\b(?:at|by|for|about|around|half|quarter|every)\s*$", before):
+        return False
+    after = m.string[m.end():]
+    if not re.match(rf"^(?:$| ?#| (?:to|on|at|in|for|and|please|tomorrow|today|tonight|this|next|{WD})\b)", after):
+        return False  # "call 5 to 6 people"
+    ha, hb = re.match(r"\d+", m["a"]), re.match(r"\d+", m["b"])
+    return bool(ha and hb and int(ha.group(0)) < int(hb.group(0)) <= 12)
 
 
 def end_of(start: datetime, end: clk.Clock) -> datetime:

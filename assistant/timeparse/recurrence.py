@@ -65,7 +65,7 @@ _MONTHDAY = re.compile(
 _DAYSET = rf"(?:{WD}s?|weekends?|weekdays?)"
 # "except Sunday", "apart from Saturdays", "but not on weekends": days taken out of the repeat
 _EXCEPT = re.compile(
-    rf"\b(?:except(?: for)?|apart from|but not|excluding|other than|not)(?: on)?(?: the)? "
+    rf"\b(?:except(?: for)?|apart from|but not|but|excluding|other than|not)(?: on)?(?: the)? "
     rf"(?P<list>{_DAYSET}(?:(?:,| and| or|, and| nor) (?:on )?{_DAYSET})*)\b")
 _EXCEPT_OTHER = re.compile(r"\b(?:except|apart from|but not|excluding|other than)\b")
 # "every half an hour", "every quarter of an hour", "every hour and a half", "every 1.5 hours"

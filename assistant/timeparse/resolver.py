@@ -171,7 +171,9 @@ class Found:
     unresolved: list[tuple[int, int]] = field(default_factory=list)  # spans we cannot resolve
     clock_end: int = -1  # where the clock time / the date ended in the canonical string
     soft_unresolved: list[tuple[int, int]] = field(default_factory=list)  # "after school"
-    anchor_span: tuple[int, int] | None = None  # "10 minutes before my dentist appointment"
+    anchor_span: tuple[int, int] | None = None
+    anchor_end: int = -1  # where "... before" ends: a date right after it is the anchor itself
+    date_start: int = -1  # "10 minutes before my dentist appointment"
     date_end: int = -1
 
     @property
@@ -249,8 +251,9 @@ def scan(s: str, today: date, *, recurrence: bool = True, alarm: bool = False,
         if f.clock is None and f.offset is None and f.soft_unresolved:
             f.unresolved += f.soft_unresolved  # "after lunch" with no clock time: when is that?
             sc.spans += f.soft_unresolved
-        if f.anchor is not None and f.clock is None and f.anchor_span:
-            f.unresolved.append(f.anchor_span)  # "before my dentist appointment": when is that?
+        if f.anchor is not None and f.clock is None and not _anchored_on_date(f):
+            if f.anchor_span:
+                f.unresolved.append(f.anchor_span)  # "before my dentist appointment": when is that?
         elif f.anchor is not None and f.anchor_span:
             # "10 minutes after the film starts at 9pm to check on the kids": the anchor's
             # words are not the subject when the request names one
@@ -298,6 +301,7 @@ def _prescan(sc: _Scanner, f: Found, *, timer: bool) -> None:
         if m["dir"] not in ("after",):
             span = Span(-span.years, -span.months, -span.days, -span.seconds, negative=True)
         f.anchor = span
+        f.anchor_end = m.end()
         sc.take(m)
         tail = _ANCHOR_TAIL.match(sc.work[m.end():])  # kept for the subject
         f.anchor_span = (m.start(), m.end() + (tail.end() if tail else 0))
@@ -367,9 +371,14 @@ def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
             for a, b in spans:
                 sc.take_span(a, b)
         m = re.search(r"\bfor (?:the next |the coming |another |the following )?(?P<dur>" + DURATION + r")\b", sc.work)
+        m1 = re.search(r"\bfor (?:the next |the coming |another |the following )(?P<unit>hour|day|week|fortnight|month|year)\b",
+                       sc.work)
         if m and spec.freq and not spec.count:  # "every day for 2 weeks"
             f.repeat_for = parse_duration(m["dur"])
             sc.take(m)
+        elif m1 and spec.freq and not spec.count:  # "every 10 minutes for the next hour"
+            f.repeat_for = parse_duration("1 " + m1["unit"])
+            sc.take(m1)
         f.recur = spec
     for rx, base in _OFFSETS:
         m = rx.search(sc.work)
@@ -407,6 +416,7 @@ def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
         f.date = handler(m, today)  # type: ignore[operator]
         f.date_named = True
         f.date_end = m.end()
+        f.date_start = m.start()
         break
     own_day = f.date is not None
     _scan_clock(sc, f, alarm)
@@ -488,6 +498,13 @@ def _scan_clock(sc: _Scanner, f: Found, alarm: bool) -> None:
         if m:
             f.clock = clk.clock_from_match(m, "h")
             sc.take(m)
+
+
+def _anchored_on_date(f: Found) -> bool:
+    """"2 days before the 15th", "a week before Friday": a date right after the anchor word,
+    in whole days, is what the offset counts from ("2 hours before the concert on Friday" is not)."""
+    return (f.anchor is not None and f.date is not None and f.anchor.seconds == 0 and f.anchor_end >= 0
+            and 0 <= f.date_start - f.anchor_end <= 1)
 
 
 def _earlier(m: re.Match[str], later: re.Match[str]) -> bool:
@@ -579,7 +596,7 @@ def combine(f: Found, now: datetime, settings: TimeSettings, *, alarm: bool = Fa
                                 dataclasses.replace(settings, zone=f.zone), alarm=alarm, day_start=day_start)
         return (moment.astimezone(settings.zone) if moment is not None else None), grain
     if f.anchor is not None:
-        if f.clock is None:
+        if f.clock is None and not _anchored_on_date(f):
             return None, "minute"
         moment, grain = _combine(dataclasses.replace(f, anchor=None), now, settings, alarm=alarm,
                                  day_start=day_start)

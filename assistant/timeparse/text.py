@@ -59,6 +59,7 @@ _NUM_SUFFIX = re.compile(r"^(-?\d+(?:[./:]\d+)*)([a-z]+)$")
 _MONTH_NUM_TOKEN = re.compile(r"^([a-z]{3,9})(\d{1,2})$")  # "feb13"
 _IN_THE_AMPM = re.compile(r"\bin the ([ap])\.?m\b\.?", re.IGNORECASE)
 _AT_SIGN = re.compile(r"@\s*")
+_AMPM_RANGE = re.compile(r"(?<=\d[ap]m)\s*-\s*(?=\d)", re.IGNORECASE)
 _COUNT_WORDS = {("a", "couple", "of"): "2", ("a", "couple"): "2", ("couple", "of"): "2",
                 ("a", "pair", "of"): "2", ("a", "few"): "3", ("few",): "3"}
 _ORD_DIGITS = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
@@ -127,6 +128,7 @@ def normalize(text: str) -> Text:
     text = _AMPM_DOTS.sub(lambda m: m.group(1) + "m", text)
     text = _IN_THE_AMPM.sub(lambda m: m.group(1) + "m", text)
     text = _AT_SIGN.sub("at ", text)
+    text = _AMPM_RANGE.sub(" to ", text)  # "10am-12pm"
     raw = [w for w in _SPLIT.split(text) if w]
     words: list[str] = []
     for w in raw:
