@@ -132,7 +132,7 @@ class Parser:
             res = self._slots(c.full, intent, now, zone)
             if res is not None:
                 result.slots, result.error, result.unresolved = res.slots, res.error, res.unresolved
-                result.more = [{"intent": intent, "confidence": result.confidence, "slots": s}
+                result.more = [{"intent": intent, "confidence": round(result.confidence, 4), "slots": s}
                                for s in res.more]
         return result
 
