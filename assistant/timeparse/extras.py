@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -126,6 +127,27 @@ def _ends_with_unit(part: str) -> bool:
 
 def _starts_another(part: str) -> bool:
     return bool(re.match(r"(?:(?:a|an) )?another\b", part, re.IGNORECASE))
+
+
+def each_item(text: str, intent: str, now: datetime, settings: TimeSettings,
+              extract: Callable[[str, str, datetime, TimeSettings], Any]) -> Any:
+    """Run `extract` (one item's slots -> SlotResult) on each separate item of the request:
+    the first is the result, the others go to its `more`; an error in any is the result's."""
+    parts = segments(text, intent.partition(".")[0]) if intent.endswith((".create", ".start")) else [text]
+    res = extract(parts[0], intent, now, settings)
+    for part in parts[1:]:
+        other = extract(part, intent, now, settings)
+        if other.error:
+            res.error, res.more = other.error, []
+            res.unresolved += other.unresolved
+            return res
+        if intent == "timer.start" and other.slots["label"] is None:
+            other.slots["label"] = timer_label_of(part)
+        res.unresolved += other.unresolved
+        res.more += [other.slots, *other.more]
+    if len(parts) > 1 and intent == "timer.start" and res.slots["label"] is None:
+        res.slots["label"] = timer_label_of(parts[0])
+    return res
 
 
 def timer_label_of(text: str) -> str | None:

@@ -54,20 +54,7 @@ def extract_slots(text: str, intent: str, now: datetime, settings: TimeSettings)
     if now.tzinfo is None:
         now = now.replace(tzinfo=settings.zone)
     try:
-        now = now.astimezone(settings.zone)
-        parts = extras.segments(text, intent.partition(".")[0]) if intent.endswith((".create", ".start")) else [text]
-        res = _extract(parts[0], intent, now, settings)
-        for part in parts[1:]:  # separate items said together: the first is the result
-            other = _extract(part, intent, now, settings)
-            if other.error:
-                return SlotResult(res.slots, other.error, res.unresolved + other.unresolved)
-            if intent == "timer.start" and other.slots["label"] is None:
-                other.slots["label"] = extras.timer_label_of(part)
-            res.unresolved += other.unresolved
-            res.more += [other.slots, *other.more]
-        if len(parts) > 1 and intent == "timer.start" and res.slots["label"] is None:
-            res.slots["label"] = extras.timer_label_of(parts[0])
-        return res
+        return extras.each_item(text, intent, now.astimezone(settings.zone), settings, _extract)
     except TimeParseError as exc:
         return SlotResult(empty_slots(), str(exc))
     except Exception:  # the edge: a parser bug must not take the request down
