@@ -81,7 +81,8 @@ _UNIT_WORD = re.compile(r"\b(?:sec|secs|second|seconds|min|mins|minute|minutes|h
 # "5 minutes for the eggs and 10 for the toast", "... and another for 5 minutes"
 _TIMER_SPLIT = re.compile(rf"\s*(?:,|;|\band\b|\bthen\b|\bplus\b)+\s*(?=(?:(?:a|an) )?(?:another\b|{_NUM}\b))", re.IGNORECASE)
 # "wake me at 6 tomorrow and 7 on Sunday", "remind me at 6 to call dad, at 7 to feed the cat"
-_DAY = r"(?:today|tonight|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday|next|the \d)"
+_DAY = (r"(?:today|tonight|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday|next|the \d"
+        r"|weekdays?|weekends?|every|each|daily)")
 _CLOCK_SPLIT = re.compile(
     rf"\s*(?:,|;|\band\b|\bthen\b)+\s*(?=(?:at )?\d{{1,2}}(?:[:.]\d{{2}})?(?: ?[ap]\.?m\.?)?\b[^,;]*?\b(?:on |at )?{_DAY})",
     re.IGNORECASE)

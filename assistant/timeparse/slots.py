@@ -125,7 +125,7 @@ def _extract(text: str, intent: str, now: datetime, settings: TimeSettings) -> S
     if moment is not None:
         slots["when"] = iso(moment)
     _fill_words(slots, rest, domain, action)
-    extras.add_end(f, slots, domain)
+    extras.add_end(f, slots, "")  # a period to list: its end, no event length
     return SlotResult(slots, unresolved=extras.unresolved_words(f, t))
 
 
