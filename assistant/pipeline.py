@@ -50,9 +50,10 @@ def unresolved_reply(parsed: ParseResult) -> Response:
     ask = _ASK_WHEN.get(domain, "When should it be?")
     slots = {**parsed.slots, "when": None, "recurrence": None}
     slots.pop("end", None)
+    missing = "duration_s" if parsed.intent == "timer.start" else "when"
     return Response(f"I can't tell the time from {words}, so I haven't set anything. {ask}",
                     ok=False, error="unresolved: " + "; ".join(parsed.unresolved),
-                    follow_up=FollowUp("slot", parsed.intent, slots, missing="when"))
+                    follow_up=FollowUp("slot", parsed.intent, slots, missing=missing))
 
 
 class Assistant:
