@@ -42,6 +42,16 @@ def _creates(intent: str) -> bool:
     return intent.endswith(".create") or intent == "timer.start"
 
 
+def _is_new_request(p: ParseResult, follow: FollowUp) -> bool:
+    """An answer to "What should I remind you about?" that is a full request of its own
+    ("what time is it", "remind me to call mom at 5") is that request, not a subject."""
+    if p.intent == "out_of_scope" or p.confidence < NEW_REQUEST_MIN:
+        return False
+    if p.intent != follow.intent:
+        return True
+    return bool(p.slots.get("when") or p.slots.get("recurrence"))
+
+
 def unresolved_reply(parsed: ParseResult) -> Response:
     """Never silently wrong: say which words we could not turn into a time, store nothing,
     and ask for a time instead (the answer fills the same request)."""
@@ -200,11 +210,14 @@ class Assistant:
             return base, Response("OK, never mind.")
         res = extract_slots(text, follow.intent, ctx.now, self.settings)
         merged = dict(follow.slots)
-        if follow.missing == "subject" and self._is_new_request(text, follow, ctx):
-            state.follow_up = None  # "what time is it" answers no question: serve it as asked
-            return None
         if follow.missing == "subject":
+            p = self.parser.parse(text, ctx.now.replace(tzinfo=None), self.zone)
+            if _is_new_request(p, follow):
+                state.follow_up = None  # "what time is it" answers no question: serve it as asked
+                return None
             subject = re.sub(r"^(to|about|that|for)\s+", "", text.strip(" .!?"), flags=re.IGNORECASE)
+            if p.intent == follow.intent and p.slots.get("subject"):
+                subject = p.slots["subject"]  # "remind me to call mom" -> "call mom"
             merged["subject"] = subject
         elif follow.missing == "when":
             if not (res.slots.get("when") or res.slots.get("recurrence")) and not res.error:
@@ -221,16 +234,6 @@ class Assistant:
         state.follow_up = None
         parsed = ParseResult(text, follow.intent, 1.0, merged, error=res.error)
         return parsed, self.intents[follow.intent].handle(ctx, parsed)
-
-    def _is_new_request(self, text: str, follow: FollowUp, ctx: Context) -> bool:
-        """An answer to "What should I remind you about?" that is a full request of its own
-        ("what time is it", "remind me to call mom at 5") is that request, not a subject."""
-        p = self.parser.parse(text, ctx.now.replace(tzinfo=None), self.zone)
-        if p.intent == "out_of_scope" or p.confidence < NEW_REQUEST_MIN:
-            return False
-        if p.intent != follow.intent:
-            return True
-        return bool(p.slots.get("when") or p.slots.get("recurrence"))
 
     # -- events -----------------------------------------------------------------------
     def _on_fire(self, item: Item, late_s: float, fired_ts: float) -> None:

@@ -131,6 +131,14 @@ def test_a_new_request_answers_no_question(assistant):
     r = say(assistant, "remind me at 5 pm")
     r = say(assistant, "call the plumber")
     assert r.ok and r.speech == "OK, I'll remind you to call the plumber today at 5 PM."
+    say(assistant, "remind me at 6 pm")
+    r = say(assistant, "remind me to feed the cat")  # the same request again, now with a subject
+    assert r.ok and r.speech == "OK, I'll remind you to feed the cat this evening at 6 PM."
+    r = say(assistant, "remind me at 7 pm")
+    r = say(assistant, "remind me to water the plants at 8 pm")  # a full request of its own
+    assert r.ok and "at 8 PM" in r.speech
+    assert sorted(it.subject for it in assistant.store.pending()) == ["call the plumber", "feed the cat",
+                                                                       "water the plants"]
 
 
 @pytest.mark.parametrize("text,intent", [
