@@ -210,6 +210,10 @@ _NAMED_EVENTS = re.compile(r"\b(?:parents'?|parent teacher|quiz|games?|movie|fil
 # cheap tests that skip the costlier passes for the many requests without such words
 _LEFTOVER_CLOCK = re.compile(r"\b(?:at \d{1,2}(?:[:.]\d{2})?\b(?! ?(?:sec|min|hour|day|week|month|year|th|%))"
                              r"|\d{1,2}[:.]\d{2}\b(?! ?(?:sec|min|hour))|\d{1,2} (?:am|pm)\b)")
+# "from Monday to Friday", "Monday through Friday"; "from the 3rd to the 10th" (da: dates)
+_DAY_RANGE = re.compile(
+    rf"\b(?:(?P<from>from|between) )?(?:(?:on )?(?P<a>{dts.WD})|the (?P<da>\d{{1,2}}th)) (?P<sep>to|until|through|thru|-|and)"
+    rf" (?:(?:the )?(?P<b>{dts.WD})\b|the (?P<db>\d{{1,2}}th))(?! (?:of )?(?:next |this )?week)")
 _RANGE_WORDS = re.compile(r" (?:to|until|and|through|-) ")
 _ANCHOR_WORDS = re.compile(r" (?:before|after|prior to|ahead of|earlier than|in advance of)\b")
 _WEEKDAY_MORE = re.compile(rf"^(?:,| and| or|, and)(?: on)? (?P<wd>{dts.WD})\b(?!'s)")
@@ -352,6 +356,13 @@ def _scan_more(sc: _Scanner, f: Found, today: date, *, recurrence: bool) -> None
 
 def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
           bare_duration: bool) -> None:
+    day_range = next((m for m in _DAY_RANGE.finditer(sc.work)
+                      if m["sep"] != "and" or m["from"] == "between"), None) if recurrence else None
+    if day_range:
+        if not (recurrence and rec.CUE.search(sc.work)) or day_range["da"]:
+            raise dts.DateError("I can't set one item over a range of days yet; please say it for "
+                                "each day, or as a repeat such as \"every day from Monday to Friday\".")
+        sc.take(day_range)  # "every day from Monday to Friday": those days of the week
     if recurrence and rec.CUE.search(sc.work):
         m = rec.UNTIL.search(sc.work)
         if m:
@@ -379,6 +390,13 @@ def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
         elif m1 and spec.freq and not spec.count:  # "every 10 minutes for the next hour"
             f.repeat_for = parse_duration("1 " + m1["unit"])
             sc.take(m1)
+        if day_range:
+            first, last = WEEKDAY_NUM[day_range["a"]], WEEKDAY_NUM[day_range["b"]]
+            days = [(first + k) % 7 for k in range((last - first) % 7 + 1)]
+            if spec.freq not in (None, "DAILY", "WEEKLY") or spec.interval != 1:
+                raise rec.RecurrenceError("I can only repeat on a range of weekdays daily or weekly.")
+            spec.byday = [rec.RRULE_DAYS[d] for d in days if rec.RRULE_DAYS[d] not in spec.exclude]
+            spec.freq = "WEEKLY"
         f.recur = spec
     for rx, base in _OFFSETS:
         m = rx.search(sc.work)
