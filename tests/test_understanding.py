@@ -122,6 +122,6 @@ def test_understanding_case(case: dict[str, Any]) -> None:
 
 def test_every_category_of_the_notes_has_cases() -> None:
     cats = {c["category"] for c in load_cases()}
-    for cat in ("G1", "G2", "G3", "G4", "G5", "E3", "G7", "G8", "G9", "G10", "G11", "G12", "G13", "G14", "G16",
+    for cat in ("G1", "G2", "G3", "G4", "G5", "E3", "G7", "G8", "G9", "G10", "G11", "G12", "G13", "G14", "DR",
                 "T2", "G18", "E4"):
         assert cat in cats, cat
