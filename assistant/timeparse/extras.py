@@ -16,7 +16,7 @@ import dataclasses
 import itertools
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import ranges as rng
@@ -36,7 +36,7 @@ def unresolved_words(f: Found, t: Text) -> list[str]:
     return out
 
 
-def add_end(f: Found, slots: dict[str, Any], domain: str) -> None:
+def add_end(f: Found, slots: dict[str, Any], domain: str, now: datetime | None = None) -> None:
     """slots["end"] (and a calendar event's duration_s) for a range; raises TimeParseError."""
     if f.end_clock is None or not slots.get("when"):
         return
@@ -44,6 +44,17 @@ def add_end(f: Found, slots: dict[str, Any], domain: str) -> None:
     if rec and "BYHOUR=" in rec["rrule"] and "," in rec["rrule"].split("BYHOUR=")[1].split(";")[0]:
         return  # a window of a sub-daily repeat, already in the rule
     start = datetime.fromisoformat(slots["when"])
+    if now is not None and f.clock is not None and not f.clock.settled and start.hour >= 12 \
+            and start.date() == now.date():
+        # "between 9:30 and 10:30 today" said at 10:00: the range under way, not the evening
+        morning = start - timedelta(hours=12)
+        try:
+            end_am = rng.end_of(morning, f.end_clock)
+            if utc(end_am) > utc(now) and end_am.hour < 12:
+                start = morning
+                slots["when"] = iso(start)
+        except rng.RangeError:
+            pass
     try:
         end = rng.end_of(start, f.end_clock)
     except rng.RangeError as exc:
@@ -86,6 +97,9 @@ _DAY = (r"(?:today|tonight|tomorrow|monday|tuesday|wednesday|thursday|friday|sat
 _CLOCK_SPLIT = re.compile(
     rf"\s*(?:,|;|\band\b|\bthen\b)+\s*(?=(?:at )?\d{{1,2}}(?:[:.]\d{{2}})?(?: ?[ap]\.?m\.?)?\b[^,;]*?\b(?:on |at )?{_DAY})",
     re.IGNORECASE)
+# "an alarm for 05:00 and one for 16:00", "... and another at 7"
+_ONE_MORE_SPLIT = re.compile(r"\s*(?:,|;|\band\b)+\s*(?:(?:also |then )?(?:another|one|a second)(?: one)? )(?=(?:for|at) \d)",
+                             re.IGNORECASE)
 _TO_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bthen\b)+\s*(?=(?:at|on|in|by) [^,;]*?\bto\b)", re.IGNORECASE)
 _JOINED = re.compile(r",|;|\b(?:and|then|plus)\b", re.IGNORECASE)
 _LEAD = {"timer": "set a timer for ", "alarm": "set an alarm ", "reminder": "remind me ",
@@ -111,6 +125,9 @@ def segments(text: str, domain: str) -> list[str]:
         return out
     if domain not in ("alarm", "reminder", "calendar"):
         return [text]
+    parts = _split(text, _ONE_MORE_SPLIT)
+    if len(parts) > 1:
+        return [parts[0]] + [_LEAD[domain] + p for p in parts[1:]]
     for rx in (_TO_SPLIT, _CLOCK_SPLIT):
         parts = _split(text, rx)
         if len(parts) > 1 and re.search(_DAY if rx is _CLOCK_SPLIT else r"\bto\b", parts[0], re.IGNORECASE):

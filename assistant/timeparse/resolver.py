@@ -201,10 +201,11 @@ _ANCHOR = re.compile(rf"\b(?P<dur>{DURATION}) (?P<dir>before|after|prior to|ahea
 _ANCHOR_TAIL = re.compile(r"^(?: (?!(?:to|remind|and|please|on|at|tomorrow|today|tonight)\b)[a-z'#]+){1,5}")
 # time words that are part of a name: "the sunday paper", "the evening news", "the weekly meals"
 _NAME_WORDS = re.compile(
-    rf"\b(?:the|a|my|our|your|his|her|their) (?P<w>{dts.WD}|morning|afternoon|evening|night|weekly|daily|monthly"
+    rf"\b(?:the|my|our|your|his|her|their) (?P<w>{dts.WD}|morning|afternoon|evening|night|weekly|daily|monthly"
     r"|yearly|annual|nightly|hourly|fortnightly)"
     r" (?!(?:at|on|in|of|and|or|to|after|before|from|until|each|every|week|next|this|i|we|please|remind|tomorrow"
-    r"|today|tonight|then|is|for|by|with|the|a|#|\d+|sun|mon|tue|wed|thu|fri|sat|am|pm)\b)(?=[a-z])")
+    r"|today|tonight|then|is|for|by|with|the|a|#|\d+|sun|mon|tue|wed|thu|fri|sat|am|pm|morning|afternoon|evening"
+    r"|night|look|looks|like|schedule|calendar|agenda|diary|plans?|free|busy|alarms?|reminders?|events?)\b)(?=[a-z])")
 _NAMED_EVENTS = re.compile(r"\b(?:parents'?|parent teacher|quiz|games?|movie|film|date|poker|pizza|bingo|karaoke"
                            r"|curry|wine|open|family|ladies|lads|girls|boys) (?P<w>evening|night|morning)\b")
 # cheap tests that skip the costlier passes for the many requests without such words
@@ -440,10 +441,15 @@ def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
     _scan_clock(sc, f, alarm)
     for rx, days, part in dts.RELATIVE_DAYS:
         m = rx.search(sc.work)
+        if m and sc.work[m.end():m.end() + 2] == "'s" and any(
+                x.search(sc.work[:m.start()] + "#" * (m.end() - m.start()) + sc.work[m.end():])
+                for x, _, _ in dts.RELATIVE_DAYS):
+            sc.mask(m.start(), m.end())  # "tomorrow's meeting tonight": the other day word counts
+            continue
         if m and sc.work[m.end():m.end() + 2] != "'s":
             own_day = True
         if m:
-            if (f.date is not None and f.date != today + timedelta(days=days) and f.date_end >= 0
+            if (recurrence and f.date is not None and f.date != today + timedelta(days=days) and f.date_end >= 0
                     and sc.work[m.end():m.end() + 2] != "'s" and sc.text[f.date_end:f.date_end + 2] != "'s"):
                 raise dts.DateError("I heard two different days in that; please ask for one at a time.")
             if f.date is None:

@@ -116,7 +116,7 @@ def _extract(text: str, intent: str, now: datetime, settings: TimeSettings) -> S
             slots["when"] = None
         more: list[dict[str, Any]] = []
         if error is None:
-            extras.add_end(f, slots, domain)
+            extras.add_end(f, slots, domain, now)
             more = extras.more_items(f, slots, now, settings, alarm)
         return SlotResult(slots, error, extras.unresolved_words(f, t), more)
 
@@ -125,7 +125,7 @@ def _extract(text: str, intent: str, now: datetime, settings: TimeSettings) -> S
     if moment is not None:
         slots["when"] = iso(moment)
     _fill_words(slots, rest, domain, action)
-    extras.add_end(f, slots, "")  # a period to list: its end, no event length
+    extras.add_end(f, slots, "", now)  # a period to list: its end, no event length
     return SlotResult(slots, unresolved=extras.unresolved_words(f, t))
 
 

@@ -50,7 +50,7 @@ _CANCEL_VERB = re.compile(
 _ALL = re.compile(r"\b(?:all|every|everything|each)\b")
 
 
-_PARTICLES = {"in", "on", "out", "up", "off", "back", "down", "over", "away"}
+_PARTICLES = {"in"}  # the only particle that is also a connective ("allen on tomorrow" is not one)
 # time words that take no preposition: a particle right before them belongs to the verb
 _NO_PREPOSITION = {"tonight", "today", "tomorrow", "this", "next", "later", "tomorrow's", "tonight's"}
 _PREPOSITIONS = {"at", "on", "in", "for", "by", "from", "until", "till", "every", "each", "after", "before"}
