@@ -25,12 +25,20 @@ class ParseResult:
     slots: dict[str, Any] = field(default_factory=empty_slots)
     # Why the time words could not be used ("There is no February 30th."), or None.
     error: str | None = None
+    # The user's words we could not resolve ("when I get home"): never guessed, never stored.
+    unresolved: list[str] = field(default_factory=list)
+    # Further separate items of the same request: [{"intent", "confidence", "slots"}, ...]
+    more: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         out = {"text": self.text, "intent": self.intent, "confidence": round(self.confidence, 4),
                "slots": self.slots}
         if self.error:
             out["error"] = self.error
+        if self.unresolved:
+            out["unresolved"] = list(self.unresolved)
+        if self.more:
+            out["more"] = list(self.more)
         return out
 
 

@@ -33,6 +33,37 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 1000  # a spoken request is far shorter; longer ones are refused, not cut
 SNOOZE_RE = re.compile(r"^\s*(please\s+)?snooze\b", re.IGNORECASE)
 EventListener = Callable[[Event], None]
+NEW_REQUEST_MIN = 0.6  # classifier confidence for a follow-up answer to count as a new request
+_ASK_WHEN = {"reminder": "When should I remind you?", "alarm": "When should the alarm go off?",
+             "calendar": "When is it?", "timer": "How long should the timer run?"}
+
+
+def _creates(intent: str) -> bool:
+    return intent.endswith(".create") or intent == "timer.start"
+
+
+def _is_new_request(p: ParseResult, follow: FollowUp) -> bool:
+    """An answer to "What should I remind you about?" that is a full request of its own
+    ("what time is it", "remind me to call mom at 5") is that request, not a subject."""
+    if p.intent == "out_of_scope" or p.confidence < NEW_REQUEST_MIN:
+        return False
+    if p.intent != follow.intent:
+        return True
+    return bool(p.slots.get("when") or p.slots.get("recurrence"))
+
+
+def unresolved_reply(parsed: ParseResult) -> Response:
+    """Never silently wrong: say which words we could not turn into a time, store nothing,
+    and ask for a time instead (the answer fills the same request)."""
+    words = " and ".join(f'"{u}"' for u in parsed.unresolved)
+    domain = parsed.intent.split(".", 1)[0]
+    ask = _ASK_WHEN.get(domain, "When should it be?")
+    slots = {**parsed.slots, "when": None, "recurrence": None}
+    slots.pop("end", None)
+    missing = "duration_s" if parsed.intent == "timer.start" else "when"
+    return Response(f"I can't tell the time from {words}, so I haven't set anything. {ask}",
+                    ok=False, error="unresolved: " + "; ".join(parsed.unresolved),
+                    follow_up=FollowUp("slot", parsed.intent, slots, missing=missing))
 
 
 class Assistant:
@@ -184,7 +215,28 @@ class Assistant:
         if parsed.intent == "out_of_scope" or skill is None:
             return parsed, Response("Sorry, I can't help with that.", ok=False,
                                     error="not understood: out of scope")
-        return parsed, skill.handle(ctx, parsed)
+        if parsed.unresolved and _creates(parsed.intent):
+            return parsed, unresolved_reply(parsed)
+        resp = skill.handle(ctx, parsed)
+        return parsed, self._more(ctx, parsed, resp)
+
+    def _more(self, ctx: Context, parsed: ParseResult, resp: Response) -> Response:
+        """Create the further items of one request ("at 6 and again at 8", two timers)."""
+        if not (parsed.more and resp.ok and resp.follow_up is None and _creates(parsed.intent)):
+            return resp
+        speech, items, ok = [resp.speech], list(resp.items), True
+        for extra in parsed.more:
+            skill = self.intents.get(extra["intent"])
+            if skill is None:
+                continue
+            sub = ParseResult(parsed.text, extra["intent"], extra.get("confidence", parsed.confidence),
+                              dict(extra["slots"]))
+            r = skill.handle(ctx, sub)
+            speech.append(r.speech)
+            items += r.items
+            ok = ok and r.ok
+        return replace(resp, speech=" ".join(speech), items=items,
+                       ok=ok, error=None if ok else "some of the items were not set")
 
     def _slots(self, parsed: ParseResult, ctx: Context) -> ParseResult:
         res = extract_slots(parsed.text, parsed.intent, ctx.now, self.settings)
@@ -207,7 +259,13 @@ class Assistant:
         res = extract_slots(text, follow.intent, ctx.now, self.settings)
         merged = dict(follow.slots)
         if follow.missing == "subject":
+            p = self.parser.parse(text, ctx.now.replace(tzinfo=None), self.zone)
+            if _is_new_request(p, follow):
+                state.follow_up = None  # "what time is it" answers no question: serve it as asked
+                return None
             subject = re.sub(r"^(to|about|that|for)\s+", "", text.strip(" .!?"), flags=re.IGNORECASE)
+            if p.intent == follow.intent and p.slots.get("subject"):
+                subject = p.slots["subject"]  # "remind me to call mom" -> "call mom"
             merged["subject"] = subject
         elif follow.missing == "when":
             if not (res.slots.get("when") or res.slots.get("recurrence")) and not res.error:

@@ -27,6 +27,7 @@ from assistant.nlu.training import training_rows
 
 if TYPE_CHECKING:
     from assistant.config import Config
+    from assistant.timeparse import SlotResult
 
 log = logging.getLogger(__name__)
 HEAD_FILE = "head.npz"
@@ -128,16 +129,20 @@ class Parser:
         result = ParseResult(raw, intent, conf, empty_slots())
         if intent != OOS:
             # slots from the whole request: the word window is for the classifier only
-            result.slots, result.error = self._slots(c.full, intent, now, zone)
+            res = self._slots(c.full, intent, now, zone)
+            if res is not None:
+                result.slots, result.error, result.unresolved = res.slots, res.error, res.unresolved
+                result.more = [{"intent": intent, "confidence": round(result.confidence, 4), "slots": s}
+                               for s in res.more]
         return result
 
     # -- slots ----------------------------------------------------------------------------
     def _slots(self, text: str, intent: str, now: datetime | None, zone: ZoneInfo | None
-               ) -> tuple[dict, str | None]:
+               ) -> SlotResult | None:
         try:
             from assistant.timeparse import TimeSettings, extract_slots
         except ImportError:  # time parsing not installed/ready: intents still work
-            return empty_slots(), None
+            return None
         if self._settings is None:
             self._settings = TimeSettings.from_config(self.cfg)
         settings = self._settings
@@ -147,8 +152,7 @@ class Parser:
             now = datetime.now(settings.zone)
         elif now.tzinfo is None:
             now = now.replace(tzinfo=settings.zone)
-        res = extract_slots(text, intent, now, settings)
-        return res.slots, res.error
+        return extract_slots(text, intent, now, settings)
 
 
 __all__ = ["HEAD_FILE", "SEED_FILE", "ModelError", "Parser", "rows_digest", "seed_vectors"]

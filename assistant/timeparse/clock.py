@@ -54,7 +54,8 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
      "hm"),
     (re.compile(r"\b(?:at )?(?P<h>\d{1,2}) (?P<m>[0-5]\d)(?: (?P<mer>am|pm)| oclock)?(?! ?(?:" + _U + r"|:|/|\d))\b"),
      "hm"),
-    (re.compile(r"\bat (?P<hm>\d{3,4})(?: (?P<mer>am|pm))?\b"), "hhmm"),
+    (re.compile(r"\bat (?P<hm>\d{3,4})(?: (?P<mer>am|pm)\b| hour\b)?"), "hhmm"),  # "at 1900 hours"
+    (re.compile(r"\b(?:for |by |from |until )(?P<hm>0\d{3})\b(?! ?(?:\d|" + _U + r"))"), "hhmm"),  # "for 0630"
     (re.compile(r"\b(?P<hm>\d{3,4})(?: (?P<mer>am|pm)\b|(?= (?:in the |this )?(?:morning|afternoon|evening|night)|tonight))"),
      "hhmm"),
     (re.compile(r"\b(?:at )?(?P<h>\d{1,2}) (?P<mer>am|pm)(?: oclock)?\b"), "h"),
@@ -66,6 +67,24 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 # Alarms: "an alarm for 7" / "wake me up 6" — a bare hour after "for" is a clock time.
 FOR_HOUR = re.compile(r"\b(?:for|up) (?P<h>\d{1,2})\b(?! ?(?:" + _U + r"|/|:|\.\d|\d))")
+
+
+_CLOCK_WORD = re.compile(r"^(?:(?P<word>noon|midnight)|(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?(?: (?P<mer>am|pm))?)$")
+
+
+def clock_of(text: str) -> Clock:
+    """One end of a range ("2", "7 pm", "6:30", "noon") as a Clock; raises ClockError."""
+    text = text.replace(" oclock", "")
+    half = re.match(r"^(half past|quarter past|half) (.+)$", text)
+    if half:  # "half six", "half past 6", "quarter past 7"
+        c = clock_of(half.group(2))
+        return Clock(c.hour, 30 if half.group(1).startswith("half") else 15, c.settled)
+    m = _CLOCK_WORD.match(text)
+    if not m:
+        raise ClockError(f"I could not read {text!r} as a time of day.")
+    if m["word"]:
+        return clock_from_match(m, "word")
+    return _mer(int(m["h"]), int(m["m"] or 0), m["mer"])
 
 
 def clock_from_match(m: re.Match[str], kind: str) -> Clock:
@@ -87,7 +106,10 @@ def clock_from_match(m: re.Match[str], kind: str) -> Clock:
         return _mer(int(g["h"]), 30, None)
     if kind == "hhmm":
         hm = g["hm"]
-        return _mer(int(hm[:-2]), int(hm[-2:]), mer)
+        c = _mer(int(hm[:-2]), int(hm[-2:]), mer)
+        if len(hm) == 4 and hm[0] == "0" and not mer:  # "0945": a 24-hour time
+            c.settled = True
+        return c
     # relative: "20 past 3pm", "quarter to noon", "half past 6"
     if g["q"]:
         delta = 15

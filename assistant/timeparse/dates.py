@@ -136,7 +136,7 @@ def _wanted_weekday(m: re.Match[str]) -> int | None:
 
 def h_month_day(m: re.Match[str], today: date) -> date:
     month, day = MONTH_NUM[m["mon"]], _ord(m["d"])
-    y = year_of(m["y"])
+    y = year_of(m["y"]) or (today.year + 1 if m.groupdict().get("ny") else None)
     if y:
         return make_date(y, month, day)
     d = next_month_day(today, month, day)
@@ -219,6 +219,22 @@ def h_weekday_week(m: re.Match[str], today: date) -> date:
     return week_start(today) + timedelta(weeks=offset, days=WEEKDAY_NUM[m["wd"]])
 
 
+# Holidays on a fixed date; moving ones (Easter, Mother's Day) are "unresolved" (unresolved.py).
+FIXED_HOLIDAYS = {"christmas eve": (12, 24), "christmas day": (12, 25), "christmas": (12, 25),
+                  "boxing day": (12, 26), "new years eve": (12, 31), "new years day": (1, 1),
+                  "new years": (1, 1), "halloween": (10, 31), "valentines day": (2, 14)}
+
+
+def h_holiday(m: re.Match[str], today: date) -> date:
+    month, day = FIXED_HOLIDAYS[m["h"].replace("'", "")]
+    return next_month_day(today, month, day)
+
+
+def h_month_end(m: re.Match[str], today: date) -> date:
+    y, mo = add_months(today, 1) if m["rel"] else (today.year, today.month)
+    return date(y, mo, calendar.monthrange(y, mo)[1])
+
+
 def h_weekday(m: re.Match[str], today: date) -> date:
     wd = WEEKDAY_NUM[m["wd"]]
     mod = (m["mod"] or "").strip()
@@ -228,6 +244,8 @@ def h_weekday(m: re.Match[str], today: date) -> date:
     return weekday_after(today, wd, include_today=(mod == "this"))
 
 
+# "12 August 2027", "June 5 of 2028", "12 August in 2027", "the 2nd of February next year"
+_YEAR = r"(?:(?: in| of|) (?P<y>\d{4})| (?P<ny>next year))?"
 _WK = r"(?P<which>this|next|the following|following|the coming|last|previous|past) week"
 DATE_PATTERNS: list[tuple[re.Pattern[str], object]] = [
     (re.compile(r"\b(?:on )?(?P<y>\d{4})(?P<sep>[-/])(?P<mo>\d{1,2})(?P=sep)(?P<d>\d{1,2})\b"), h_iso),
@@ -242,13 +260,17 @@ DATE_PATTERNS: list[tuple[re.Pattern[str], object]] = [
     (re.compile(rf"\b(?P<n>\d+|a) (?P<wd>{WD})s? (?:ago|back)\b"), h_weekdays_ago),
     (re.compile(rf"\b(?:on )?(?:the )?last day (?:of|in) (?:(?:the )?(?P<rel>this|next|following|current)? ?month|(?P<mon>{MON})(?: (?P<y>\d{{4}}))?)\b"),
      h_last_day),
-    (re.compile(rf"\b(?:on )?(?:(?P<wdc>{WD}) )?(?P<mon>{MON})(?:/| )(?:the )?(?P<d>\d{{1,2}}(?:th)?)(?: (?P<y>\d{{4}}))?(?: (?P<wdc2>{WD}))?\b(?! ?(?:am|pm|oclock|:|\.\d|min|hour))"), h_month_day),
-    (re.compile(rf"\b(?:on )?(?:(?P<wdc>{WD}) )?(?:the )?(?P<d>\d{{1,2}}(?:th)?) (?:day )?(?:of |in )?(?P<mon>{MON})(?: (?P<y>\d{{4}}))?\b"), h_month_day),
+    (re.compile(rf"\b(?:on )?(?:(?P<wdc>{WD}) )?(?P<mon>{MON})(?:/| )(?:the )?(?P<d>\d{{1,2}}(?:th)?){_YEAR}(?: (?P<wdc2>{WD}))?\b(?! ?(?:am|pm|oclock|:|\.\d|min|hour))"), h_month_day),
+    (re.compile(rf"\b(?:on )?(?:(?P<wdc>{WD}) )?(?:the )?(?P<d>\d{{1,2}}(?:th)?) (?:day )?(?:of |in )?(?P<mon>{MON}){_YEAR}\b"), h_month_day),
     (re.compile(r"\b(?:on )?(?:the )?(?P<d>\d{1,2}(?:th)?) (?:day )?of (?:the )?(?P<rel>this|next|following|current|last|previous)? ?month\b"),
      h_day_of_rel_month),
     (re.compile(rf"\b(?:on )?(?:the )?(?P<wd>{WD}) (?:of |from )?{_WK}\b"), h_weekday_week),
     (re.compile(rf"\b(?:on )?{_WK} (?:on )?(?P<wd>{WD})\b"), h_weekday_week),
     (re.compile(rf"\b(?:on )?(?:the )?(?P<wd>{WD}) after next\b"), h_weekday_after_next),
+    (re.compile(rf"\b(?:on )?(?:next )?(?P<wd>{WD}) week\b"), h_weekday_after_next),  # "Tuesday week"
+    (re.compile(r"(?:\b(?:on|at|by|over|before|until) |(?<=# ))(?P<h>christmas eve|christmas day|christmas|boxing day|new year'?s eve"
+                r"|new year'?s day|new year'?s|halloween|valentine'?s day|valentines day)\b"), h_holiday),
+    (re.compile(r"\b(?:at |by |before )?the end of (?:the |this )?(?P<rel>next )?month\b"), h_month_end),
     (re.compile(rf"\b(?:on )?(?:(?P<wdc>{WD}) )?(?:the )?(?P<d>\d{{1,2}}th)\b"), h_day_only),
     (re.compile(r"\b(?:on )?the (?P<d>\d{1,2})\b(?! ?(?:sec|min|hour|day|week|month|year|am|pm|oclock|:|\.))"), h_day_only),
     (re.compile(r"\bon (?P<d>\d{1,2})(?=$| at\b| \d{1,2}(?: |:|$))"), h_day_only),  # "on 15 at 8:00"

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from dateutil.rrule import rrulestr
 
 from .dates import WD
+from .durations import parse_duration
 from .text import WEEKDAY_NUM
 from .zones import localize, utc
 
@@ -28,7 +29,7 @@ FREQ_OF_ADVERB = {"daily": "DAILY", "nightly": "DAILY", "weekly": "WEEKLY", "for
 SUBDAILY = ("HOURLY", "MINUTELY", "SECONDLY")
 
 CUE = re.compile(
-    rf"\b(?:every|each|daily|nightly|weekly|fortnightly|monthly|yearly|annually|hourly|weekdays|weekends|{WD}s(?! from| ago| back))\b"
+    rf"\b(?:\d{{1,2}}th(?:,| and|, and|) (?:the )?\d{{1,2}}th (?:day )?of (?:the|each|every) month|twice|\d+ times (?:a|per)|every|each|daily|nightly|weekly|fortnightly|monthly|yearly|annually|hourly|weekdays|weekends|{WD}s(?! from| ago| back))\b"
 )
 
 
@@ -41,10 +42,11 @@ class RecurSpec:
     freq: str | None = None
     interval: int = 1
     byday: list[str] = field(default_factory=list)
-    bymonthday: int | None = None
+    bymonthday: int | list[int] | None = None
     bymonth: int | None = None
     part: str | None = None
     count: int | None = None
+    exclude: list[str] = field(default_factory=list)  # "except Sunday": days left out
 
 
 def _interval(word: str) -> int:
@@ -58,7 +60,20 @@ def _interval(word: str) -> int:
 _ORDWD_MONTHLY = re.compile(
     rf"\b(?:on )?(?:the |every |each )?(?P<ord>[1-5]th|last) (?P<wd>{WD}) (?:of|in) (?:the |each |every )month\b")
 _MONTHDAY = re.compile(
-    r"\b(?:on )?(?:the |every |each )?(?:(?P<d>\d{1,2}th)|(?P<last>last day)) (?:day )?of (?:the |each |every )month\b")
+    r"\b(?:on )?(?:the |every |each )?(?:(?P<d>\d{1,2}th(?:(?:,| and|, and|) (?:the )?\d{1,2}th)*)|(?P<last>last day))"
+    r" (?:day )?of (?:the |each |every )month\b")
+_DAYSET = rf"(?:{WD}s?|weekends?|weekdays?)"
+# "except Sunday", "apart from Saturdays", "but not on weekends": days taken out of the repeat
+_EXCEPT = re.compile(
+    rf"\b(?:except(?: for)?|apart from|but not|but|excluding|other than|not)(?: on)?(?: the)? "
+    rf"(?P<list>{_DAYSET}(?:(?:,| and| or|, and| nor) (?:on )?{_DAYSET})*)\b")
+_EXCEPT_OTHER = re.compile(r"\b(?:except|apart from|but not|excluding|other than)\b")
+# "every half an hour", "every quarter of an hour", "every hour and a half", "every 1.5 hours"
+_FRACTION_INTERVAL = re.compile(
+    r"\b(?:every|each) (?P<dur>half (?:a )?(?:hour|min)|(?:a |1 |3 )?quarters? (?:of )?(?:a )?hour"
+    r"|(?:a |1 )?(?:hour|min) and a (?:half|quarter)|\d+ and (?:a )?(?:half|quarter) (?:hour|min)"
+    r"|\d+\.\d+ (?:hour|min)|\d+ hour (?:and )?\d+ min)s?\b")
+_TIMES_PER = re.compile(r"\b(?:twice|\d+ times) (?:a|per|each|every) (?:day|week|month|year)\b")
 _MONTHDAY2 = re.compile(r"\b(?:every|each) (?P<d>\d{1,2}th)\b(?! (?:of|" + WD + r"))")
 _INTERVAL = re.compile(
     r"\b(?:every|each) (?P<n>-?\d+|other|[2-9]th) (?P<u>sec|min|hour|day|week|month|year|fortnight)s?\b")
@@ -71,7 +86,7 @@ _WDLIST = re.compile(
 _PART = re.compile(r"\b(?:every|each) (?P<part>morning|afternoon|evening|night)s?\b")
 _COUNT = re.compile(r"\b(?:for )?(?P<n>\d+) times\b")
 UNTIL = re.compile(r"\b(?:until|through|up to|ending|ends|stopping) (?P<rest>.+)$")
-START = re.compile(r"\b(?:starting|beginning|from|as of) (?:on )?(?P<rest>.+)$")
+START = re.compile(r"\b(?:starting|beginning|(?<!apart )from|as of) (?:on )?(?P<rest>.+)$")
 
 
 def scan(s: str, spans: list[tuple[int, int]]) -> RecurSpec:
@@ -94,10 +109,34 @@ def scan(s: str, spans: list[tuple[int, int]]) -> RecurSpec:
     m = _MONTHDAY.search(work)
     if m:
         spec.freq = "MONTHLY"
-        spec.bymonthday = -1 if m["last"] else int(m["d"][:-2])
+        days = [-1] if m["last"] else sorted({int(d) for d in re.findall(r"(\d{1,2})th", m["d"])})
+        spec.bymonthday = days[0] if len(days) == 1 else days
         take(m)
-    m = _INTERVAL.search(work)
+    m = _TIMES_PER.search(work)
     if m:
+        take(m)
+        raise RecurrenceError("Please say which days or times: I can't choose them for you.")
+    m = _FRACTION_INTERVAL.search(work)
+    if m:
+        take(m)
+        secs = round(parse_duration(re.sub(r"^(?:a |1 )?(hour|min) and", r"1 \1 and", m["dur"])).total_seconds())
+        if secs <= 0:
+            raise RecurrenceError("A repeat needs an interval of at least 1.")
+        if secs % 3600 == 0:
+            spec.freq, spec.interval = "HOURLY", secs // 3600
+        elif secs % 60 == 0:
+            spec.freq, spec.interval = "MINUTELY", secs // 60
+        else:
+            spec.freq, spec.interval = "SECONDLY", secs
+    m = _EXCEPT.search(work)
+    if m:
+        take(m)
+        for part in re.findall(_DAYSET, m["list"]):
+            spec.exclude += _days_of(part)
+    elif _EXCEPT_OTHER.search(work):
+        raise RecurrenceError("I can only leave out days of the week from a repeat.")
+    m = _INTERVAL.search(work)
+    if m and not spec.freq:
         take(m)
         n = _interval(m["n"])
         if n <= 0:
@@ -157,10 +196,34 @@ def scan(s: str, spans: list[tuple[int, int]]) -> RecurSpec:
     m = re.search(r"\b(?:every|each)\b", work)  # a leftover cue word ("every march 3rd")
     if m:
         take(m)
+    if spec.exclude:
+        _apply_exclusion(spec)
     return spec
 
 
-def build_rrule(spec: RecurSpec, hour: int | None, minute: int | None, until: datetime | None) -> str:
+def _days_of(word: str) -> list[str]:
+    if word.startswith("weekday"):
+        return RRULE_DAYS[:5]
+    if word.startswith("weekend"):
+        return RRULE_DAYS[5:]
+    return [RRULE_DAYS[WEEKDAY_NUM[word[:3]]]]
+
+
+def _apply_exclusion(spec: RecurSpec) -> None:
+    """"every day except Sunday" -> BYDAY=MO..SA: a positive day list (no EXDATE needed)."""
+    if (spec.freq not in (None, "DAILY", "WEEKLY") or (spec.interval != 1 and not spec.byday)
+            or (spec.freq == "WEEKLY" and not spec.byday)):
+        raise RecurrenceError("I can only leave out days of the week from a daily or weekly repeat.")
+    base = spec.byday or list(RRULE_DAYS)
+    days = [d for d in base if d not in spec.exclude]
+    if not days:
+        raise RecurrenceError("That leaves no day to repeat on: every day it names is also excluded.")
+    spec.byday = days
+    spec.freq = "WEEKLY"
+
+
+def build_rrule(spec: RecurSpec, hour: int | list[int] | None, minute: int | list[int] | None,
+                until: datetime | None) -> str:
     """The RRULE text, parts in a fixed order (FREQ first) so equal rules compare equal."""
     parts = [f"FREQ={spec.freq}"]
     if spec.interval != 1:
@@ -172,13 +235,17 @@ def build_rrule(spec: RecurSpec, hour: int | None, minute: int | None, until: da
     if spec.bymonth:
         parts.append(f"BYMONTH={spec.bymonth}")
     if spec.bymonthday:
-        parts.append(f"BYMONTHDAY={spec.bymonthday}")
+        parts.append(f"BYMONTHDAY={_csv(spec.bymonthday)}")
     if spec.byday:
         parts.append("BYDAY=" + ",".join(spec.byday))
     if hour is not None and spec.freq not in SUBDAILY:
-        parts.append(f"BYHOUR={hour}")
-        parts.append(f"BYMINUTE={minute or 0}")
+        parts.append(f"BYHOUR={_csv(hour)}")
+        parts.append(f"BYMINUTE={_csv(minute or 0)}")
     return ";".join(parts)
+
+
+def _csv(v: int | list[int]) -> str:
+    return ",".join(str(x) for x in v) if isinstance(v, list) else str(v)
 
 
 _UNTIL_VALUE = re.compile(r"UNTIL=(\d{8}T\d{6})")

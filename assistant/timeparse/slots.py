@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from . import extras
 from . import subject as subj
 from .resolver import MAX_SECONDS, TimeParseError, combine, recurrence_value, scan
 from .settings import TimeSettings
@@ -44,6 +45,8 @@ def empty_slots() -> dict[str, Any]:
 class SlotResult:
     slots: dict[str, Any] = field(default_factory=empty_slots)
     error: str | None = None  # a short sentence to speak, or None
+    unresolved: list[str] = field(default_factory=list)  # words we could not resolve (extras.py)
+    more: list[dict[str, Any]] = field(default_factory=list)  # slots of further separate items
 
 
 def extract_slots(text: str, intent: str, now: datetime, settings: TimeSettings) -> SlotResult:
@@ -51,7 +54,7 @@ def extract_slots(text: str, intent: str, now: datetime, settings: TimeSettings)
     if now.tzinfo is None:
         now = now.replace(tzinfo=settings.zone)
     try:
-        return _extract(text, intent, now.astimezone(settings.zone), settings)
+        return extras.each_item(text, intent, now.astimezone(settings.zone), settings, _extract)
     except TimeParseError as exc:
         return SlotResult(empty_slots(), str(exc))
     except Exception:  # the edge: a parser bug must not take the request down
@@ -71,7 +74,7 @@ def _extract(text: str, intent: str, now: datetime, settings: TimeSettings) -> S
     create = action == "create"
     alarm = domain == "alarm"
     f = scan(t.norm, now.date(), recurrence=create, alarm=alarm,
-             bare_duration=True)
+             bare_duration=True, timer=domain == "timer")
     used: set[int] = set()
     for a, b in f.spans:
         first, last = t.words_of(a, b)
@@ -80,7 +83,7 @@ def _extract(text: str, intent: str, now: datetime, settings: TimeSettings) -> S
     rest = subj.remaining_words(t.words, used)
     if f.error:
         _fill_words(slots, rest, domain, action)
-        return SlotResult(slots, f.error)
+        return SlotResult(slots, f.error, extras.unresolved_words(f, t))
 
     if snooze or intent in NO_TIME_INTENTS or domain not in ("timer", "reminder", "alarm", "calendar"):
         span = f.duration or f.offset
@@ -111,14 +114,19 @@ def _extract(text: str, intent: str, now: datetime, settings: TimeSettings) -> S
         _fill_words(slots, rest, domain, action)
         if error:
             slots["when"] = None
-        return SlotResult(slots, error)
+        more: list[dict[str, Any]] = []
+        if error is None:
+            extras.add_end(f, slots, domain, now)
+            more = extras.more_items(f, slots, now, settings, alarm)
+        return SlotResult(slots, error, extras.unresolved_words(f, t), more)
 
     # list / cancel / anything else: a day means its start
     moment, _ = combine(f, now, settings, alarm=alarm, day_start=True)
     if moment is not None:
         slots["when"] = iso(moment)
     _fill_words(slots, rest, domain, action)
-    return SlotResult(slots)
+    extras.add_end(f, slots, "", now)  # a period to list: its end, no event length
+    return SlotResult(slots, unresolved=extras.unresolved_words(f, t))
 
 
 def _length(secs: float, what: str) -> int:

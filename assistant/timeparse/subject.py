@@ -20,22 +20,27 @@ _WAKE = r"(?:assistant|google|siri|alexa|olly|computer|jarvis|cortana|mycroft|th
 _LEAD = re.compile(
     r"^(?:(?:hey|ok|okay|hi) (?:" + _WAKE + r" )?\s*|" + _WAKE + r" |please |kindly |(?:can|could|would|will) you (?:please )?"
     r"|i (?:want|need|would like|'d like|d like) you to |i want to |i'd like to |just |and |so )+")
-_TRAIL = re.compile(r"(?:\s+(?:please|thanks|thank you|ok|okay|for me|again|now))+$")
+_TRAIL = re.compile(r"(?:\s+(?:please|thanks|thank you|ok|okay|for me|again|now|can you|could you|would you"
+                    r"|will you|so|and then|and))+$")
 # ("in"/"on" stay: "log in", "turn the heating on")
 _DANGLING = re.compile(r"(?:\s+(?:at|for|by|to|and|the|from|of|with|about|starting|until))+$")
 _REMIND = re.compile(
-    r"\b(?:remind (?:me|us)|reminder|remember me|remember|(?:don'?t|do not) (?:let me )?forget|make sure (?:that )?i"
+    r"\b(?:remind (?:me|us)|remind(?= to\b)|reminder|remember me|help me remember|remember"
+    r"|(?:don'?t|do not|mustn'?t|must not|can'?t|cannot|shouldn'?t) (?:let me )?forget|make sure (?:that )?i"
     r"|note to self|ping me|alert me|tell me)\b(?: (?:please|again))?(?: (?:to|that|about|of|for|regarding))?\b\s*")
 _SUBJ_LEAD = re.compile(
-    r"^(?:to |that |about |i (?:need|have|must|should|ought) to |i've got to |i gotta |we (?:need|have) to "
+    r"^(?:(?:me|us) to |to |that |about |i (?:need|have|must|should|ought) to |i've got to |i gotta |we (?:need|have) to "
     r"|i (?:need|have) |i must |i should )+")
 _NAMED = re.compile(r"\b(?:called|named|labell?ed|titled|with (?:the )?(?:label|name|title)|label)\s+(?P<x>.+)$")
 _CAL_VERB = re.compile(
-    r"^(?:(?:schedule|add|create|put|book|set up|make|plan|set|enter|insert|arrange|organize|new|note|flag|"
+    r"^(?:(?:schedule|jot down|note down|write down|put down|pencil in|book in|block out|block off|"
+    r"add|create|put|book|set up|make|plan|set|enter|insert|arrange|organize|new|note|flag|"
     r"mark (?:my |the )?(?:calendar|schedule|diary)(?: for| with)?|mark|i have|i've got|there is|there's|"
     r"i need|i want|i'd like|i would like|block (?:off|out)?)\s+)+(?:(?:a|an|the|my|new)\s+)*")
 _CAL_WHERE = re.compile(
     r"\b(?:to|on|in|into|onto|for) (?:my|the|our)(?: [\w'-]+)? (?:calendar|schedule|agenda|diary|planner)\b")
+_CAL_TRAIL = re.compile(r"\s*,?\s*(?:(?:can you |please )?(?:put|save|note|add|write|pencil|jot|mark|book|stick) it"
+                        r"(?: down| in)?(?: (?:in|on|to|into) (?:my|the|our) \w+)?(?: please)?)$")
 _EVENT_WORD = re.compile(r"^(?:(?:an?|the|new)\s+)?(?:event|entry)\s+(?=\S)")
 _EVENT_CALLED = re.compile(r"^(?:(?:an?|the|my|new)\s+)*(?:event|entry|appointment|meeting|item)\s+(?:called|named|titled|for|about)\s+(?P<x>.+)$")
 _ARTICLES = re.compile(r"^(?:(?:a|an|the|my|our|this|that)\s+)+")
@@ -45,6 +50,9 @@ _CANCEL_VERB = re.compile(
 _ALL = re.compile(r"\b(?:all|every|everything|each)\b")
 
 
+_PARTICLES = {"in"}  # the only particle that is also a connective ("allen on tomorrow" is not one)
+# time words that take no preposition: a particle right before them belongs to the verb
+_NO_PREPOSITION = {"tonight", "today", "tomorrow", "this", "next", "later", "tomorrow's", "tonight's"}
 _PREPOSITIONS = {"at", "on", "in", "for", "by", "from", "until", "till", "every", "each", "after", "before"}
 
 
@@ -52,9 +60,13 @@ def remaining_words(words: list[str], used: set[int]) -> list[str]:
     """Words not used by time phrases, minus a connective that led into a time phrase
     ("... on | friday"), unless the phrase has its own ("log in | at 9" keeps "in")."""
     keep = [i not in used for i in range(len(words))]
-    for i in range(len(words) - 1):
-        if (keep[i] and not keep[i + 1] and words[i].lower() in CONNECTIVES
-                and words[i + 1].lower() not in _PREPOSITIONS):
+    for i in reversed(range(len(words) - 1)):  # right to left: "on the | morning of ..."
+        w, nxt = words[i].lower(), words[i + 1].lower()
+        if not keep[i] or keep[i + 1]:
+            continue
+        if w in _PARTICLES and nxt in _NO_PREPOSITION:
+            continue  # "bring the washing in | tonight": a phrasal verb's particle
+        if (w in CONNECTIVES and nxt not in _PREPOSITIONS) or (w in ("early", "late") and (i + 1) in used):
             keep[i] = False
     return [w for i, w in enumerate(words) if keep[i]]
 
@@ -97,8 +109,21 @@ def _clean(words: list[str] | None, lead: re.Pattern[str] | None = None) -> str 
     return text or None
 
 
+# "remind my wife to X": the reminder is for someone else; the subject says so
+_FOR_OTHER = re.compile(
+    r"\b(?:remind|reminder for|reminder to remind|tell) (?P<who>(?:my|our) [\w'-]+|him|her|them|the kids|the children|everyone|everybody"
+    r"|(?!me\b|us\b|to\b|the\b|a\b|it\b|about\b|again\b|later\b|please\b|myself\b)[a-z][\w'-]*) to (?=\S)")
+
+
 def reminder_subject(words: list[str]) -> str | None:
-    """'remind me to X' / 'remind me about X' / "don't let me forget to X" -> X."""
+    """'remind me to X' / 'remind me about X' / "don't let me forget to X" -> X;
+    'remind my wife to X' -> 'X (for my wife)'."""
+    low = " ".join(w.lower() for w in words)
+    m = _FOR_OTHER.search(low)
+    if m and not re.search(r"\bremind (?:me|us)\b", low[:m.start()]) and not m.group(0).startswith("tell"):
+        who = " ".join(words[low[:m.start("who")].count(" "):low[:m.end("who")].count(" ") + 1])
+        got = _clean(words[low[:m.end()].count(" "):], _SUBJ_LEAD)
+        return f"{got} (for {who})" if got else None
     after = _cut(words, _REMIND)
     if after is None:
         return _clean(words, _SUBJ_LEAD)
@@ -114,9 +139,11 @@ def reminder_subject(words: list[str]) -> str | None:
         m = re.search(r"\bremind (?:me|us)\b", low)
         if m and m.start() > 0:
             got = _clean(words[:low[:m.start()].count(" ")], _SUBJ_LEAD)
+            got = _clean(got.split(), _ARTICLES) if got else None
     if got and got.lower() in ("a", "an", "the", "me", "it", "this"):
         return None
     return got
+
 
 
 def alarm_label(words: list[str]) -> str | None:
@@ -149,6 +176,9 @@ def calendar_subject(words: list[str]) -> str | None:
     if not text:
         return None
     low = text.lower()
+    m = _CAL_TRAIL.search(low)  # "i've got a parents evening on the ninth, put it down"
+    if m and m.start() > 0:
+        text, low = text[:m.start()].rstrip(" ,"), low[:m.start()].rstrip(" ,")
     m = _CAL_VERB.match(low)
     if m:
         text, low = text[m.end():], low[m.end():]
@@ -160,6 +190,7 @@ def calendar_subject(words: list[str]) -> str | None:
         if m:
             text = text[m.end():]
     text = _clean(text.split(), _ARTICLES) or ""
+    text = re.sub(r"^for\s+(?=\S)", "", text)  # "block out two hours | for gardening"
     return None if text.lower() in ("", "event", "an event", "entry") else text
 
 

@@ -59,11 +59,13 @@ _NUM_SUFFIX = re.compile(r"^(-?\d+(?:[./:]\d+)*)([a-z]+)$")
 _MONTH_NUM_TOKEN = re.compile(r"^([a-z]{3,9})(\d{1,2})$")  # "feb13"
 _IN_THE_AMPM = re.compile(r"\bin the ([ap])\.?m\b\.?", re.IGNORECASE)
 _AT_SIGN = re.compile(r"@\s*")
+_AMPM_RANGE = re.compile(r"(?<=\d[ap]m)\s*-\s*(?=\d)", re.IGNORECASE)
 _COUNT_WORDS = {("a", "couple", "of"): "2", ("a", "couple"): "2", ("couple", "of"): "2",
                 ("a", "pair", "of"): "2", ("a", "few"): "3", ("few",): "3"}
 _ORD_DIGITS = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
 _STRIP = ".,!?;:\"'()[]{}“”‘’…"
-_SPLIT = re.compile(r"[\s,;!?]+|(?<=[a-z])-(?=[a-z])")
+# "twenty-minute", "a 15-minute timer": a hyphen between a word or number and a word splits
+_SPLIT = re.compile(r"[\s,;!?]+|(?<=[a-z0-9])-(?=[a-z])")
 
 
 @dataclass
@@ -87,6 +89,8 @@ def _norm_word(w: str) -> str:
         return MONTHS[w]
     if w in WEEKDAYS:
         return WEEKDAYS[w]
+    if w.endswith("'s") and w[:-2] in WEEKDAYS:
+        return WEEKDAYS[w[:-2]] + "'s"  # "monday's": a date that stays in the subject
     if w.endswith("s") and w[:-1] in WEEKDAYS and len(w) > 4:
         return WEEKDAYS[w[:-1]] + "s"  # "mondays" -> "mons": a repeat cue
     if w in UNITS and len(w) > 1:
@@ -124,12 +128,11 @@ def normalize(text: str) -> Text:
     text = _AMPM_DOTS.sub(lambda m: m.group(1) + "m", text)
     text = _IN_THE_AMPM.sub(lambda m: m.group(1) + "m", text)
     text = _AT_SIGN.sub("at ", text)
+    text = _AMPM_RANGE.sub(" to ", text)  # "10am-12pm"
     raw = [w for w in _SPLIT.split(text) if w]
     words: list[str] = []
     for w in raw:
         s = w.strip(_STRIP)
-        if s.endswith("'s") and s[:-2].lower() in ("tonight", "today", "tomorrow"):
-            s = s[:-2]
         if s:
             words.append(s)
     low = [w.lower() for w in words]
