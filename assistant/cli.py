@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from assistant import __version__
 from assistant import config as config_mod
 from assistant.config import Config, ConfigError
+from assistant.errors import AssistantError
 
 EXIT_USAGE = 2
 
 
-class CliError(Exception):
+class CliError(AssistantError):
     """A problem with the user's input: printed as one line, exit code 2."""
 
 
@@ -225,10 +226,21 @@ def _describe_item(item: Any, zone: ZoneInfo) -> str:
     return f"{item.id}  {item.kind:<8}  {due}  {item.site:<10}  {what}{rec}"
 
 
+def _kinds(cfg: Config) -> list[str]:
+    from assistant.skill import load_registry
+
+    return list(load_registry(cfg).kinds)
+
+
 def cmd_reminders(args: argparse.Namespace) -> int:
     from assistant.store.db import Store
 
     cfg = _load_config(args)
+    if args.kind:
+        kinds = _kinds(cfg)
+        if args.kind not in kinds:
+            raise CliError(f"--kind {args.kind}: expected one of {', '.join(kinds)} "
+                           "(the scheduled kinds of the loaded skills)")
     if args.action == "list":
         if not cfg.db_path.exists():
             items = []
@@ -273,6 +285,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from assistant.store.db import Store
 
     cfg = _load_config(args)
+    _kinds(cfg)  # the kinds the skills declare, for pending_by_kind
     path = status_path(cfg)
     stats: dict[str, Any] = {}
     running = False
@@ -336,6 +349,26 @@ def _human_s(s: float | None) -> str:
     h, s = divmod(s, 3600)
     m, s = divmod(s, 60)
     return (f"{d}d " if d else "") + (f"{h}h " if h or d else "") + f"{m}m {s}s"
+
+
+# -- skills ---------------------------------------------------------------------------------
+def cmd_skills(args: argparse.Namespace) -> int:
+    """The loaded skills, their intents, kinds and where each came from."""
+    from assistant.skill import load_registry
+
+    cfg = _load_config(args)
+    registry = load_registry(cfg)
+    listed = registry.describe()
+    if args.json:
+        _print_json({"skills": listed, "problems": registry.problems})
+    else:
+        for s in listed:
+            kinds = f"; schedules: {', '.join(s['kinds'])}" if s["kinds"] else ""
+            print(f"{s['name']}  ({s['origin']})")
+            print(f"    intents: {', '.join(s['intents'])}{kinds}")
+        for problem in registry.problems:
+            print(f"SKIPPED {problem}")
+    return 1 if registry.problems else 0
 
 
 # -- doctor ---------------------------------------------------------------------------------
@@ -411,11 +444,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("action", choices=["list", "cancel"])
     sp.add_argument("ids", nargs="*", help="ids to cancel")
     sp.add_argument("--all", action="store_true", help="cancel every pending item (with --kind)")
-    sp.add_argument("--kind", choices=["reminder", "alarm", "timer", "calendar"])
+    sp.add_argument("--kind", help="only this kind (reminder, alarm, timer, calendar, or a "
+                                   "skill's own kind)")
     sp.add_argument("--site")
     sp.add_argument("--json", action="store_true")
 
     sp = add("status", cmd_status, "uptime, pending items, next due, late/missed, latencies")
+    sp.add_argument("--json", action="store_true")
+
+    sp = add("skills", cmd_skills, "list the loaded skills, their intents and where each came from")
     sp.add_argument("--json", action="store_true")
 
     sp = add("doctor", cmd_doctor, "check config, model, broker, state folder and audio")
@@ -436,10 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:
+    except AssistantError as exc:
         # Known, explained failures (a missing model, an unwritable store) carry their fix.
-        name = type(exc).__name__
-        if name in ("ModelError", "StoreError", "AudioError", "SpeechError"):
-            print(f"assistant: {exc}", file=sys.stderr)
-            return 1
-        raise
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 1

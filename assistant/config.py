@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from assistant.errors import AssistantError
+
 ENV_CONFIG = "ASSISTANT_CONFIG"
 ENV_MQTT_PASSWORD = "ASSISTANT_MQTT_PASSWORD"
 
 
-class ConfigError(ValueError):
+class ConfigError(AssistantError, ValueError):
     """A configuration problem, phrased for the person who edits the file."""
 
 
@@ -125,6 +127,14 @@ class TtsConfig:
 
 
 @dataclass(frozen=True)
+class SkillsConfig:
+    # Folders of extra skills, loaded like the built-ins (one folder or module per skill).
+    paths: list[str] = field(default_factory=list)
+    # true: refuse to start when a skill fails to load; false: log it, skip it, serve the rest.
+    strict: bool = False
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = "INFO"
 
@@ -139,6 +149,7 @@ class Config:
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    skills: SkillsConfig = field(default_factory=SkillsConfig)
     # Where the file was read from; relative paths in it resolve against its folder.
     source: str = ""
 
@@ -372,6 +383,7 @@ __all__ = [
     "MqttConfig",
     "NluConfig",
     "SchedulerConfig",
+    "SkillsConfig",
     "SpeechConfig",
     "StorageConfig",
     "TimeConfig",

@@ -1,9 +1,10 @@
 """The one text entry point: MQTT, the CLI and the microphone all end up in `Assistant.handle`.
 
 text -> dialogue state (a pending question? a ringing alarm?) -> NLU -> skill -> store
-(+ scheduler) -> Reply. When the scheduler fires an item, `Assistant` turns it into an
-`Event`, remembers it on its site (for "snooze"), and hands it to every listener
-(MQTT publisher, speaker).
+(+ scheduler) -> Reply. The skills come from the registry (`assistant.skill`); this module
+imports none of them. When the scheduler fires an item, `Assistant` turns it into an
+`Event` as the item's kind describes it (`assistant.kinds`), remembers it on its site
+(for "snooze"), and hands it to every listener (MQTT publisher, speaker).
 """
 
 from __future__ import annotations
@@ -19,38 +20,37 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from assistant import phrasing
 from assistant.config import Config
-from assistant.dialogue import NO, STOP_ALARM, YES, Dialogues, SiteState
-from assistant.events import EVENT_TYPES, Event, ParseResult, Reply, Request, empty_slots
+from assistant.dialogue import NO, YES, Dialogues, SiteState
+from assistant.events import Event, ParseResult, Reply, Request, empty_slots
+from assistant.kinds import KINDS
+from assistant.skill import Context, FollowUp, Intent, Registry, Response, load_registry
 from assistant.store.db import Item, Store, StoreError
 from assistant.timeparse import TimeSettings, extract_slots
-from skills import intent_map, load_skills
-from skills.base import Context, FollowUp, Response
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1000  # a spoken request is far shorter; longer ones are refused, not cut
-SNOOZE_RE = re.compile(r"^\s*(please\s+)?snooze\b", re.IGNORECASE)
 EventListener = Callable[[Event], None]
+StateListener = Callable[[str, Any], None]  # (subtopic, JSON payload): retained skill state
 
 
 class Assistant:
     """Owns the store, the skills, the parser and (in the daemon) the scheduler."""
 
     def __init__(self, cfg: Config, parser: Any = None, store: Store | None = None,
-                 schedule: bool = False, clock: Callable[[], float] = time.time) -> None:
+                 schedule: bool = False, clock: Callable[[], float] = time.time,
+                 registry: Registry | None = None) -> None:
         self.cfg = cfg
         self.settings = TimeSettings.from_config(cfg)
         self.zone = self.settings.zone
         self.clock = clock
+        self.registry = registry or getattr(parser, "registry", None) or load_registry(cfg)
         self.store = store or Store(cfg.db_path)
-        self.skills = load_skills()
-        self.intents = intent_map(self.skills)
         if parser is None:
             from assistant.nlu.parser import Parser
 
-            parser = Parser(cfg)
+            parser = Parser(cfg, registry=self.registry)
         self.parser = parser
         self.dialogues = Dialogues()
         self.scheduler = None
@@ -61,6 +61,8 @@ class Assistant:
                                        clock)
         self.listeners: list[EventListener] = []
         self.change_listeners: list[Callable[[], None]] = []
+        self.state_listeners: list[StateListener] = []
+        self._shared: dict[str, Any] = {}  # subtopic -> last payload, replayed to new listeners
         self.latencies_ms: deque[float] = deque(maxlen=500)
         self.started = time.time()
         self.restored: dict[str, int] = {}
@@ -70,6 +72,27 @@ class Assistant:
     def start(self) -> None:
         if self.scheduler is not None:
             self.restored = self.scheduler.start()
+        state = self.dialogues.site(self.cfg.mqtt.site)
+        for skill in self.registry.skills:
+            try:
+                skill.start(self._context(self.cfg.mqtt.site, state))
+            except Exception:
+                log.exception("skill %s failed at start (%s); it keeps serving requests",
+                              skill.name, skill.origin)
+
+    def add_state_listener(self, listener: StateListener) -> None:
+        """Receive every skill's retained state (e.g. the shopping list), the last first."""
+        self.state_listeners.append(listener)
+        for subtopic, payload in list(self._shared.items()):
+            listener(subtopic, payload)
+
+    def _share(self, subtopic: str, payload: Any) -> None:
+        self._shared[subtopic] = payload
+        for listener in list(self.state_listeners):
+            try:
+                listener(subtopic, payload)
+            except Exception:
+                log.exception("state listener %r failed for %s", listener, subtopic)
 
     def stop(self) -> None:
         for state in self.dialogues.all():
@@ -107,7 +130,30 @@ class Assistant:
 
     def _context(self, site: str, state: SiteState) -> Context:
         return Context(self.cfg, self.store, self.scheduler, site, self.now(), state,
-                       self.settings)
+                       self.settings, publish=self._share)
+
+    def _run(self, intent: Intent, ctx: Context, parsed: ParseResult) -> Response:
+        """One handler call: its writes commit together, or not at all when it raises."""
+        skill = self.registry.owner[intent.name]
+        try:
+            with self.store.atomic():
+                resp = intent.handler(ctx, parsed)
+        except StoreError:
+            raise
+        except Exception as exc:
+            log.exception("skill %s (%s) failed on %s for %r", skill.name, skill.origin,
+                          intent.name, parsed.text)
+            return Response(f"Sorry, something went wrong with {skill.name}.", ok=False,
+                            error=f"skill {skill.name} failed: {type(exc).__name__}: {exc}")
+        ctx.committed()
+        return resp
+
+    def _shortcut(self, text: str, state: SiteState, when: str) -> Intent | None:
+        for intent in self.registry.shortcuts():
+            if intent.shortcut_when == when and intent.shortcut is not None \
+                    and intent.shortcut.match(text):
+                return intent
+        return None
 
     def _respond(self, req: Request, state: SiteState) -> tuple[ParseResult, Response]:
         text = (req.text or "").strip()
@@ -120,26 +166,30 @@ class Assistant:
             return ParseResult(text[:MAX_TEXT], "out_of_scope", 0.0, empty_slots()), Response(
                 msg, ok=False, error=f"request of {len(text)} characters; the limit is {MAX_TEXT}")
         ctx = self._context(req.site, state)
-        if state.ringing and STOP_ALARM.match(text):
-            state.stop_ringing()
-            return ParseResult(text, "alarm.stop", 1.0, empty_slots()), Response("OK, alarm stopped.")
+        ringing = self._shortcut(text, state, "ringing") if state.ringing else None
+        if ringing is not None:
+            return ParseResult(text, ringing.name, 1.0, empty_slots()), self._run(
+                ringing, ctx, ParseResult(text, ringing.name, 1.0, empty_slots()))
         follow = state.pending(self.cfg.scheduler.dialogue_timeout_s)
         if follow is not None:
             answered = self._answer(text, follow, ctx, state)
             if answered is not None:
                 return answered
-        if SNOOZE_RE.match(text):
-            parsed = self._slots(ParseResult(text, "reminder.snooze", 1.0, empty_slots()), ctx)
-            return parsed, self.intents["reminder.snooze"].handle(ctx, parsed)
+        shortcut = self._shortcut(text, state, "always")
+        if shortcut is not None:
+            parsed = self._slots(ParseResult(text, shortcut.name, 1.0, empty_slots()), ctx)
+            return parsed, self._run(shortcut, ctx, parsed)
         parsed = self.parser.parse(text, ctx.now.replace(tzinfo=None), self.zone)
-        skill = self.intents.get(parsed.intent)
-        if parsed.intent == "out_of_scope" or skill is None:
+        intent = self.registry.intents.get(parsed.intent)
+        if parsed.intent == "out_of_scope" or intent is None:
             return parsed, Response("Sorry, I can't help with that.", ok=False,
                                     error="not understood: out of scope")
-        return parsed, skill.handle(ctx, parsed)
+        return parsed, self._run(intent, ctx, parsed)
 
     def _slots(self, parsed: ParseResult, ctx: Context) -> ParseResult:
-        res = extract_slots(parsed.text, parsed.intent, ctx.now, self.settings)
+        """The slots `parsed.intent` declares, on the request's clock and zone."""
+        res = extract_slots(parsed.text, self.registry.slot_spec(parsed.intent), ctx.now,
+                            self.settings)
         return replace(parsed, slots=res.slots, error=res.error)
 
     def _answer(self, text: str, follow: FollowUp, ctx: Context,
@@ -149,14 +199,14 @@ class Assistant:
         if follow.kind == "confirm":
             state.follow_up = None
             if YES.match(text) and follow.action is not None:
-                return base, follow.action(ctx)
+                return base, self._run_action(follow, ctx, base)
             if NO.match(text):
                 return base, Response("OK, I'll leave them.")
             return None
         if NO.match(text) and len(text.split()) <= 3:
             state.follow_up = None
             return base, Response("OK, never mind.")
-        res = extract_slots(text, follow.intent, ctx.now, self.settings)
+        res = extract_slots(text, self.registry.slot_spec(follow.intent), ctx.now, self.settings)
         merged = dict(follow.slots)
         if follow.missing == "subject":
             subject = re.sub(r"^(to|about|that|for)\s+", "", text.strip(" .!?"), flags=re.IGNORECASE)
@@ -175,13 +225,29 @@ class Assistant:
             merged["when"] = res.slots.get("when")
         state.follow_up = None
         parsed = ParseResult(text, follow.intent, 1.0, merged, error=res.error)
-        return parsed, self.intents[follow.intent].handle(ctx, parsed)
+        intent = self.registry.intents.get(follow.intent)
+        if intent is None:
+            return parsed, Response("Sorry, I can't help with that any more.", ok=False,
+                                    error=f"no skill handles {follow.intent}")
+        return parsed, self._run(intent, ctx, parsed)
+
+    def _run_action(self, follow: FollowUp, ctx: Context, parsed: ParseResult) -> Response:
+        """A confirmed action ("yes, cancel them all"), run like a handler."""
+        assert follow.action is not None
+        action = follow.action
+        intent = self.registry.intents.get(follow.intent)
+        if intent is None:
+            return Response("Sorry, I can't do that any more.", ok=False,
+                            error=f"no skill handles {follow.intent}")
+        return self._run(replace(intent, handler=lambda c, p: action(c)), ctx, parsed)
 
     # -- events -----------------------------------------------------------------------
     def _on_fire(self, item: Item, late_s: float, fired_ts: float) -> None:
         state = self.dialogues.site(item.site)
+        kind = KINDS.get(item.kind)
         event = Event(
-            type=EVENT_TYPES[item.kind], id=item.id, subject=item.subject or item.label,
+            type=kind.event_type if kind else f"{item.kind}.due", id=item.id,
+            subject=item.subject or item.label,
             due=item.due.isoformat(timespec="seconds"),
             fired_at=datetime.fromtimestamp(fired_ts, self.zone).isoformat(timespec="milliseconds"),
             late_s=late_s, site=item.site, speech=self._announcement(item, late_s),
@@ -191,23 +257,21 @@ class Assistant:
         log.info("%s %s (%r) fired on %s, %.3f s late", item.kind, item.id, event.subject,
                  item.site, late_s)
         self._emit(event)
-        if item.kind == "alarm":
+        if kind is not None and kind.rings:
             self._ring(event, state)
         self._changed()
 
     def _announcement(self, item: Item, late_s: float) -> str:
-        what = phrasing.spoken_subject(item.subject or item.label)
-        late = " (sorry, this is late)" if late_s > 60 else ""
-        if item.kind == "reminder":
-            return f"Reminder: {what}.{late}" if what else f"This is your reminder.{late}"
-        if item.kind == "timer":
-            name = f"{item.label} timer" if item.label else "timer"
-            return f"Your {name} is done."
-        if item.kind == "alarm":
-            name = f" {item.label}" if item.label else ""
-            return f"Wake up! It's {phrasing.clock(self.now())}.{name}".strip()
-        when = phrasing.clock(item.due.astimezone(self.zone))
-        return f"Coming up at {when}: {what}.{late}"
+        """The words the item's kind speaks when it fires (its skill's wording)."""
+        kind = KINDS.get(item.kind)
+        if kind is None:  # stored by a skill that is no longer loaded
+            what = item.subject or item.label
+            return f"{item.kind.capitalize()}: {what}." if what else f"Your {item.kind} is due."
+        try:
+            return kind.announce(item, late_s, self.now())
+        except Exception:
+            log.exception("announcement of kind %s failed for %s", item.kind, item.id)
+            return f"{item.kind.capitalize()}: {item.subject or item.label or ''}".strip()
 
     def _ring(self, event: Event, state: SiteState) -> None:
         """A ringing alarm repeats its event until stopped, snoozed or timed out."""
@@ -239,14 +303,17 @@ class Assistant:
 
     # -- inspection -------------------------------------------------------------------
     def entity_state(self) -> dict[str, Any]:
+        """The HA sensors' state: each kind says which sensor counts it."""
         pending = self.store.pending()
-        reminders = [it for it in pending if it.kind in ("reminder", "alarm", "calendar")]
+        reminder_kinds = KINDS.counted_by("pending_reminders")
+        reminders = [it for it in pending if it.kind in reminder_kinds]
         nxt = min(reminders, key=lambda it: it.fire_ts, default=None)
         return {
             "next_reminder": nxt.fire_at.isoformat(timespec="seconds") if nxt else None,
             "next_subject": (nxt.subject or nxt.label) if nxt else None,
             "pending_reminders": len(reminders),
-            "active_timers": sum(1 for it in pending if it.kind == "timer"),
+            "active_timers": sum(1 for it in pending
+                                 if it.kind in KINDS.counted_by("active_timers")),
         }
 
     def stats(self) -> dict[str, Any]:
@@ -266,7 +333,7 @@ def collect_stats(store: Store, started: float | None, latencies_ms: list[float]
         "uptime_s": round(time.time() - started, 1) if started else None,
         "pending": len(pending),
         "pending_by_kind": {k: sum(1 for it in pending if it.kind == k)
-                            for k in ("reminder", "alarm", "timer", "calendar")},
+                            for k in dict.fromkeys([*KINDS, *(it.kind for it in pending)])},
         "next_due": nxt.fire_at.isoformat(timespec="seconds") if nxt else None,
         "next_subject": (nxt.subject or nxt.label) if nxt else None,
         "fired": counts.get("fired", 0),

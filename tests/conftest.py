@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.broker",
     "tests.fixtures.audio",
     "tests.fixtures.daemon",
+    "tests.fixtures.skills",
 ]

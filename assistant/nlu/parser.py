@@ -1,7 +1,8 @@
 """The NLU entry point: text -> intent, confidence and slots (the `assistant parse` contract).
 
 Loads the exported model once (refusing it if the manifest's hashes do not match),
-builds the recognizer from the skills' sentence files, and never raises on bad input:
+builds the recognizer from the skill registry's sentence files, fills the slots each
+intent declares (its `SlotSpec`), and never raises on bad input:
 empty, emoji-only or non-English text is `out_of_scope`, long text is truncated.
 Imports only onnxruntime, tokenizers and numpy (no torch) — the daemon's rule.
 """
@@ -27,6 +28,7 @@ from assistant.nlu.training import training_rows
 
 if TYPE_CHECKING:
     from assistant.config import Config
+    from assistant.skill import Registry
 
 log = logging.getLogger(__name__)
 HEAD_FILE = "head.npz"
@@ -81,14 +83,20 @@ def seed_cache(cache: EmbeddingCache, folder: Path) -> None:
 class Parser:
     """One model, one recognizer, loaded once per process."""
 
-    def __init__(self, cfg: Config, extra_sentences: list[Path] | None = None) -> None:
+    def __init__(self, cfg: Config, extra_sentences: list[Path] | None = None,
+                 registry: Registry | None = None) -> None:
+        if registry is None:
+            from assistant.skill import load_registry
+
+            registry = load_registry(cfg)
         self.cfg = cfg
+        self.registry = registry
         variant = cfg.nlu.variant
         self.folder = cfg.model_dir / variant
         self.manifest = verify_model(cfg.model_dir, variant)
         self.embedder = Embedder(self.folder, threads=cfg.nlu.threads)
         model_sha = self.manifest["files"]["model.onnx"]["sha256"]
-        rows = [(t, i) for t, i, _ in training_rows(extra_sentences)]
+        rows = [(t, i) for t, i, _ in training_rows(extra_sentences, registry=registry)]
         threshold = cfg.nlu.threshold or float(self.manifest.get("threshold") or 0.5)
         digest = rows_digest(rows)
         head = load_head(self.folder, digest)
@@ -134,10 +142,8 @@ class Parser:
     # -- slots ----------------------------------------------------------------------------
     def _slots(self, text: str, intent: str, now: datetime | None, zone: ZoneInfo | None
                ) -> tuple[dict, str | None]:
-        try:
-            from assistant.timeparse import TimeSettings, extract_slots
-        except ImportError:  # time parsing not installed/ready: intents still work
-            return empty_slots(), None
+        from assistant.timeparse import TimeSettings, extract_slots
+
         if self._settings is None:
             self._settings = TimeSettings.from_config(self.cfg)
         settings = self._settings
@@ -147,7 +153,7 @@ class Parser:
             now = datetime.now(settings.zone)
         elif now.tzinfo is None:
             now = now.replace(tzinfo=settings.zone)
-        res = extract_slots(text, intent, now, settings)
+        res = extract_slots(text, self.registry.slot_spec(intent), now, settings)
         return res.slots, res.error
 
 

@@ -21,6 +21,7 @@ import re
 import threading
 from abc import ABC, abstractmethod
 
+from assistant.errors import AssistantError
 from assistant.config import Config
 from assistant.speech.vad import has_speech
 
@@ -29,7 +30,7 @@ log = logging.getLogger("assistant.speech")
 ENGINES = ("whisper", "pocketsphinx", "vosk")
 
 
-class SpeechError(RuntimeError):
+class SpeechError(AssistantError, RuntimeError):
     """An engine that cannot start, phrased with what to do about it."""
 
 

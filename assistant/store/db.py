@@ -13,10 +13,12 @@ across DST changes and a moved system zone does not move a reminder).
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,15 +27,18 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
+from assistant.errors import AssistantError
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
-KINDS = ("reminder", "alarm", "timer", "calendar")
+# Which kinds exist is declared by the skills (assistant.kinds); the store checks the form.
+KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 STATUSES = ("pending", "fired", "snoozed", "cancelled", "missed")
 MAX_SUBJECT = 500
 
 
-class StoreError(RuntimeError):
+class StoreError(AssistantError, RuntimeError):
     """The database cannot be read or written; the message says what to do."""
 
 
@@ -193,14 +198,25 @@ class Store:
     def _write(self, fn: Any) -> Any:
         with self._lock:
             try:
-                with self.db.conn:
+                with self.db.atomic():  # inside `atomic()`: a savepoint of the outer transaction
                     return fn()
             except sqlite3.Error as exc:
                 raise _translate(exc, self.path) from exc
 
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """All writes inside commit together or not at all (a skill handler that raises
+        leaves nothing half-written)."""
+        with self._lock:
+            try:
+                with self.db.atomic():
+                    yield
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+
     def add(self, item: Item) -> Item:
-        if item.kind not in KINDS:
-            raise ValueError(f"unknown kind {item.kind!r}")
+        if not KIND_NAME.match(item.kind or ""):
+            raise ValueError(f"malformed kind {item.kind!r}: expected a lowercase name")
         if item.subject and len(item.subject) > MAX_SUBJECT:
             raise ValueError(f"subject longer than {MAX_SUBJECT} characters")
         now = _now_ts()

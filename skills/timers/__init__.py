@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from assistant import phrasing
 from assistant.events import ParseResult
+from assistant.kinds import ScheduledKind
+from assistant.scheduled_skill import ALL_RE, match_items
+from assistant.skill import Context, FollowUp, Response, Skill
 from assistant.store.db import Item
-from skills.base import ALL_RE, Context, FollowUp, Response, Skill, match_items
+from assistant.timeparse.spec import SlotSpec
 
 MAX_TIMER_S = 99 * 86400
 
 
+def announce(item: Item, late_s: float, now: datetime) -> str:
+    name = f"{item.label} timer" if item.label else "timer"
+    return f"Your {name} is done."
+
+
+TIMER = ScheduledKind("timer", event_type="timer.done", display="Timers", announce=announce,
+                      sensor="active_timers")
+# "the 10 minute timer", "the pasta timer": a length and a name point at a running timer
+WHICH = SlotSpec(duration=True, label="timer", max_duration_s=MAX_TIMER_S)
+
+
 class Timers(Skill):
-    name = "timers"
-    intents = ("timer.start", "timer.cancel", "timer.query", "timer.add")
+    def __init__(self) -> None:
+        super().__init__("timers", kinds=[TIMER])
+        self.add_intent("timer.start", self.on_start,
+                        SlotSpec(when="countdown", label="timer", max_duration_s=MAX_TIMER_S))
+        self.add_intent("timer.cancel", self.on_cancel, WHICH)
+        self.add_intent("timer.query", self.on_query, WHICH)
+        self.add_intent("timer.add", self.on_add, WHICH)
 
     @staticmethod
     def _name(item: Item) -> str:

@@ -1,27 +1,48 @@
-"""The create / list / cancel / snooze flow that reminders, alarms and calendar events share.
+"""The create / list / cancel / snooze flow that skills which schedule things share.
 
-Each concrete skill (reminders.py, alarms.py, calendar.py) sets its kind and its wording;
-the logic of asking for a missing time, confirming "cancel all" and matching what to
-cancel lives here once.
+Part of the public skill API (like `assistant.skill`): reminders, alarms and calendar
+events are `ScheduledSkill`s that set their kind and their wording; a third-party skill
+that schedules something (e.g. "water the plants") can be one too. The logic of asking
+for a missing time, confirming "cancel all" and matching what to cancel lives here once.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from assistant import phrasing
 from assistant.events import ParseResult
+from assistant.kinds import KINDS, ScheduledKind
+from assistant.skill import Context, FollowUp, Response, Skill
 from assistant.store.db import MAX_SUBJECT, Item
-from skills.base import ALL_RE, LAST_RE, Context, FollowUp, Response, Skill, match_items
+from assistant.timeparse.spec import SlotSpec
 
 MAX_AHEAD = timedelta(days=366 * 5)
+SNOOZE = r"^\s*(please\s+)?snooze\b"
 
 
 class ScheduledSkill(Skill):
-    kind = ""
+    """A skill for one scheduled kind, with the intents <domain>.create/list/cancel[/snooze]."""
+
     noun = ""  # "reminder"
     needs_subject = False
+
+    def __init__(self, name: str, kind: ScheduledKind, domain: str, *,
+                 create: SlotSpec, alarm_hours: bool = False, snooze: bool = False,
+                 snooze_shortcut: bool = False) -> None:
+        super().__init__(name, kinds=[kind])
+        self.kind = kind.name
+        self.add_intent(f"{domain}.create", self.on_create, create)
+        self.add_intent(f"{domain}.list", self.on_list,
+                        SlotSpec(when="day", subject="filter", alarm_hours=alarm_hours))
+        self.add_intent(f"{domain}.cancel", self.on_cancel,
+                        SlotSpec(when="day", subject="target", target=domain,
+                                 alarm_hours=alarm_hours))
+        if snooze:
+            self.add_intent(f"{domain}.snooze", self.on_snooze, SlotSpec(duration=True),
+                            shortcut=SNOOZE if snooze_shortcut else None)
 
     # -- wording, overridden per skill ------------------------------------------------------
     def ask_when(self) -> str:
@@ -161,8 +182,9 @@ class ScheduledSkill(Skill):
 
     # -- snooze -----------------------------------------------------------------------------
     def on_snooze(self, ctx: Context, parsed: ParseResult) -> Response:
+        """Snooze whatever fired last on this site, if its kind may be snoozed."""
         fired = ctx.state.last_fired
-        if fired is None or fired.kind not in (self.kind, "reminder", "alarm", "calendar"):
+        if fired is None or not (fired.kind in KINDS and KINDS[fired.kind].snooze):
             return Response("There is nothing to snooze right now.", ok=False,
                             error="nothing fired recently on this site")
         seconds = parsed.slots.get("duration_s") or ctx.cfg.scheduler.snooze_default_s
@@ -175,3 +197,50 @@ class ScheduledSkill(Skill):
             ctx.store.update(fired.id, status="snoozed")
         ctx.state.last_fired = None
         return Response(f"OK, snoozed for {phrasing.duration(seconds)}.", items=[item])
+
+
+# -- helpers for skills that pick items by what the user said -------------------------------
+_STOP = {"a", "an", "the", "my", "me", "to", "for", "about", "of", "on", "at", "in", "reminder",
+         "reminders", "alarm", "alarms", "timer", "timers", "event", "events", "appointment",
+         "called", "named", "remind", "cancel", "delete", "remove", "please", "set", "i", "you",
+         "your", "that", "this", "one", "it"}
+ALL_RE = re.compile(r"\b(all|every|everything|each)\b")
+LAST_RE = re.compile(r"\b(last|latest|most recent|previous|just (?:set|made|created))\b")
+
+
+def words(text: str | None) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9']+", (text or "").lower()) if w not in _STOP}
+
+
+def match_items(items: list[Item], text: str, slots: dict[str, Any],
+                now: datetime) -> list[Item]:
+    """Items a cancel/query request points at: by subject or label words, then by time."""
+    query = words(slots.get("subject")) | words(slots.get("label"))
+    if not query:
+        query = words(text) - {"cancel", "delete", "remove", "stop", "forget", "clear", "off",
+                               "turn", "don't", "dont", "need", "want", "anymore", "what", "how"}
+    scored = []
+    for item in items:
+        have = words(item.subject) | words(item.label)
+        overlap = len(query & have)
+        if overlap:
+            scored.append((overlap, item))
+    if scored:
+        best = max(s for s, _ in scored)
+        return [it for s, it in scored if s == best]
+    when = slots.get("when")
+    if when:
+        target = datetime.fromisoformat(when)
+        same_minute = [it for it in items if abs(it.due_ts - target.timestamp()) < 60]
+        if same_minute:
+            return same_minute
+        if target.hour == 0 and target.minute == 0 or _date_only(text):
+            return [it for it in items if it.due.date() == target.date()]
+    return []
+
+
+def _date_only(text: str) -> bool:
+    return not re.search(r"\d|o'?clock|noon|midnight|\bat\b|am\b|pm\b", text.lower())
+
+
+__all__ = ["ALL_RE", "LAST_RE", "ScheduledSkill", "match_items", "words"]
