@@ -92,6 +92,7 @@ class Daemon:
 
         self.mqtt = MqttService(self.cfg, self.assistant.handle, parse=self._parse,
                                 on_audio=self._on_audio)
+        self.assistant.add_state_listener(self.mqtt.publish_shared)
         self.mqtt.start()
 
     def _start_voice(self) -> None:

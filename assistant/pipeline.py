@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 1000  # a spoken request is far shorter; longer ones are refused, not cut
 EventListener = Callable[[Event], None]
 StateListener = Callable[[str, Any], None]  # (subtopic, JSON payload): retained skill state
+SUBTOPIC = re.compile(r"^[a-z][a-z0-9_]*(/[a-z0-9_]+)*$")
+RESERVED_TOPICS = ("status", "stats", "state", "hermes")
 
 
 class Assistant:
@@ -87,6 +89,11 @@ class Assistant:
             listener(subtopic, payload)
 
     def _share(self, subtopic: str, payload: Any) -> None:
+        if not SUBTOPIC.match(subtopic) or subtopic.split("/")[0] in RESERVED_TOPICS \
+                or subtopic.split("/")[0] in self.cfg.sites():
+            raise ValueError(f"cannot share state on {subtopic!r}: expected a name of your own "
+                             f"(letters, digits, _ and /), not {', '.join(RESERVED_TOPICS)} "
+                             "or a site name")
         self._shared[subtopic] = payload
         for listener in list(self.state_listeners):
             try:
