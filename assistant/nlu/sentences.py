@@ -221,7 +221,10 @@ def load_file(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"{path}: cannot read sentence file: {exc}") from None
     except yaml.YAMLError as exc:
-        raise TemplateError(f"{path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise TemplateError(f"{where}: not valid YAML: {problem}") from None
     if not isinstance(data, dict) or not isinstance(data.get("intents", {}), dict) \
             or not isinstance(data.get("lists", {}), dict):
         raise TemplateError(f"{path}: expected a mapping with `language`, `intents` and "

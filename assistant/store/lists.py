@@ -56,7 +56,7 @@ class NamedList:
             raise ValueError(f"a list holds at most {MAX_ITEMS} items")
         now = time.time()
         if added:
-            self.store._write(lambda: self.store.db.executemany(
+            self.store._write(lambda: self.store.db.conn.executemany(
                 "INSERT OR IGNORE INTO list_items (list, key, item, added_ts) VALUES (?, ?, ?, ?)",
                 [(self.name, i.lower(), i, now) for i in added]))
         return added, present
@@ -67,7 +67,7 @@ class NamedList:
         gone = [have[i.lower()] for i in items if i.lower() in have]
         missing = [i for i in items if i.lower() not in have]
         if gone:
-            self.store._write(lambda: self.store.db.executemany(
+            self.store._write(lambda: self.store.db.conn.executemany(
                 "DELETE FROM list_items WHERE list = ? AND key = ?",
                 [(self.name, i.lower()) for i in gone]))
         return gone, missing
