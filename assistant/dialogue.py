@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from assistant.store.db import Item
     from assistant.skill import FollowUp
+    from assistant.store.db import Item
 
 YES = re.compile(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|of course|please do|do it|go ahead|"
                  r"confirm|correct|right|absolutely|that's right)\b", re.IGNORECASE)

@@ -47,7 +47,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BUILTIN_DIR = Path(__file__).resolve().parents[1] / "skills"
+
+def _builtin_dir() -> Path:
+    """./skills of a source checkout (or editable install), else the installed copy."""
+    here = Path(__file__).resolve().parents[1] / "skills"
+    return here if here.is_dir() else Path(sys.prefix) / "share" / "assistant" / "skills"
+
+
+BUILTIN_DIR = _builtin_dir()
 ENTRY_POINT_GROUP = "assistant.skills"
 SENTENCES_FILE = "sentences.yaml"
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -100,8 +107,10 @@ class Context:
         """Store a scheduled item; it is scheduled once the handler's writes are committed,
         so the reply may only say 'done' once it is stored."""
         if item.kind not in KINDS:
-            raise SkillError(f"no skill declares the scheduled kind {item.kind!r}; declare a "
-                             "ScheduledKind in the skill's `kinds`")
+            raise SkillError(
+                f"no skill declares the scheduled kind {item.kind!r}; declare a "
+                "ScheduledKind in the skill's `kinds`"
+            )
         self.store.add(item)
         self._to_schedule.append(item)
         return item
@@ -142,8 +151,9 @@ class Intent:
 class Skill:
     """A named set of intents with their handlers, sentences and scheduled kinds."""
 
-    def __init__(self, name: str, sentences: str | Path | None = None,
-                 kinds: Iterable[ScheduledKind] = ()) -> None:
+    def __init__(
+        self, name: str, sentences: str | Path | None = None, kinds: Iterable[ScheduledKind] = ()
+    ) -> None:
         self.name = name
         self.sentences: Path | None = Path(sentences) if sentences else None
         self.kinds: tuple[ScheduledKind, ...] = tuple(kinds)
@@ -151,19 +161,32 @@ class Skill:
         self.origin = ""  # "builtin: /path", "folder: /path", "entry point: name (dist)"
         self._on_start: Callable[[Context], None] | None = None
 
-    def add_intent(self, name: str, handler: Handler, slots: SlotSpec = NO_SLOTS,
-                   shortcut: str | None = None, shortcut_when: str = "always") -> None:
+    def add_intent(
+        self,
+        name: str,
+        handler: Handler,
+        slots: SlotSpec = NO_SLOTS,
+        shortcut: str | None = None,
+        shortcut_when: str = "always",
+    ) -> None:
         if name in self.intents:
             raise SkillError(f"skill {self.name!r}: intent {name!r} is declared twice")
         pattern = re.compile(shortcut, re.IGNORECASE) if shortcut else None
         self.intents[name] = Intent(name, handler, slots, pattern, shortcut_when)
 
-    def intent(self, name: str, slots: SlotSpec = NO_SLOTS, shortcut: str | None = None,
-               shortcut_when: str = "always") -> Callable[[Handler], Handler]:
+    def intent(
+        self,
+        name: str,
+        slots: SlotSpec = NO_SLOTS,
+        shortcut: str | None = None,
+        shortcut_when: str = "always",
+    ) -> Callable[[Handler], Handler]:
         """Decorator: `@SKILL.intent("plants.water", slots=SlotSpec(when="moment"))`."""
+
         def register(fn: Handler) -> Handler:
             self.add_intent(name, fn, slots, shortcut, shortcut_when)
             return fn
+
         return register
 
     def at_start(self, fn: Callable[[Context], None]) -> Callable[[Context], None]:
@@ -213,10 +236,16 @@ class Registry:
 
     def describe(self) -> list[dict[str, Any]]:
         """For `assistant skills` and `assistant doctor`."""
-        return [{"name": s.name, "origin": s.origin, "intents": sorted(s.intents),
-                 "kinds": [k.name for k in s.kinds],
-                 "sentences": str(s.sentences) if s.sentences else None}
-                for s in self.skills]
+        return [
+            {
+                "name": s.name,
+                "origin": s.origin,
+                "intents": sorted(s.intents),
+                "kinds": [k.name for k in s.kinds],
+                "sentences": str(s.sentences) if s.sentences else None,
+            }
+            for s in self.skills
+        ]
 
 
 def check_skill(skill: Any, registry: Registry) -> None:
@@ -229,23 +258,30 @@ def check_skill(skill: Any, registry: Registry) -> None:
     if not SKILL_NAME.match(name or ""):
         raise SkillError(f"{where}: the name must be lowercase letters, digits and _")
     if any(s.name == name for s in registry.skills):
-        raise SkillError(f"{where}: a skill with this name is already loaded "
-                         f"({next(s.origin for s in registry.skills if s.name == name)})")
+        raise SkillError(
+            f"{where}: a skill with this name is already loaded "
+            f"({next(s.origin for s in registry.skills if s.name == name)})"
+        )
     if not skill.intents:
         raise SkillError(f"{where}: declares no intents")
     for intent_name, intent in skill.intents.items():
         if not INTENT_NAME.match(intent_name):
-            raise SkillError(f"{where}: intent name {intent_name!r} is not <domain>.<action> "
-                             "(lowercase letters, digits and _, one dot)")
+            raise SkillError(
+                f"{where}: intent name {intent_name!r} is not <domain>.<action> "
+                "(lowercase letters, digits and _, one dot)"
+            )
         if intent_name == OOS or intent_name in registry.intents:
             other = registry.owner.get(intent_name)
-            raise SkillError(f"{where}: intent {intent_name!r} is already handled by skill "
-                             f"{other.name if other else 'the core'!r}")
+            raise SkillError(
+                f"{where}: intent {intent_name!r} is already handled by skill "
+                f"{other.name if other else 'the core'!r}"
+            )
         if not callable(intent.handler):
             raise SkillError(f"{where}: intent {intent_name!r} has no callable handler")
         if intent.shortcut_when not in ("always", "ringing"):
-            raise SkillError(f"{where}: intent {intent_name!r}: shortcut_when must be "
-                             "'always' or 'ringing'")
+            raise SkillError(
+                f"{where}: intent {intent_name!r}: shortcut_when must be 'always' or 'ringing'"
+            )
     for kind in skill.kinds:
         if not isinstance(kind, ScheduledKind) or not KIND_NAME.match(kind.name):
             raise SkillError(f"{where}: kind {kind!r} is not a ScheduledKind with a lowercase name")
@@ -255,18 +291,23 @@ def check_skill(skill: Any, registry: Registry) -> None:
     if not trained:
         return
     if skill.sentences is None or not skill.sentences.is_file():
-        raise SkillError(f"{where}: no sentence file (expected {skill.sentences or SENTENCES_FILE})"
-                         f" for {', '.join(sorted(trained))}")
+        raise SkillError(
+            f"{where}: no sentence file (expected {skill.sentences or SENTENCES_FILE})"
+            f" for {', '.join(sorted(trained))}"
+        )
     try:
         have = set(intents_of(skill.sentences))
     except TemplateError as exc:
         raise SkillError(f"{where}: {exc}") from None
     if trained - have:
-        raise SkillError(f"{where}: no sentences for {', '.join(sorted(trained - have))} in "
-                         f"{skill.sentences}")
+        raise SkillError(
+            f"{where}: no sentences for {', '.join(sorted(trained - have))} in {skill.sentences}"
+        )
     if have - set(skill.intents):
-        raise SkillError(f"{where}: {skill.sentences} has sentences for "
-                         f"{', '.join(sorted(have - set(skill.intents)))}, which it does not handle")
+        raise SkillError(
+            f"{where}: {skill.sentences} has sentences for "
+            f"{', '.join(sorted(have - set(skill.intents)))}, which it does not handle"
+        )
 
 
 # -- loading --------------------------------------------------------------------------------
@@ -276,7 +317,8 @@ def _import_path(path: Path, origin: str) -> Any:
     init = path / "__init__.py" if path.is_dir() else path
     modname = f"assistant_skill_{abs(hash(str(path.resolve()))):x}_{path.stem}"
     spec = importlib.util.spec_from_file_location(
-        modname, init, submodule_search_locations=[str(path)] if path.is_dir() else None)
+        modname, init, submodule_search_locations=[str(path)] if path.is_dir() else None
+    )
     if spec is None or spec.loader is None:
         raise SkillError(f"{origin}: not importable")
     module = importlib.util.module_from_spec(spec)
@@ -337,9 +379,12 @@ def _from_entry_point(ep: Any) -> Skill:
     return skill
 
 
-def load_registry(cfg: Config | None = None, strict: bool | None = None,
-                  builtin_dir: Path | None = BUILTIN_DIR,
-                  use_entry_points: bool = True) -> Registry:
+def load_registry(
+    cfg: Config | None = None,
+    strict: bool | None = None,
+    builtin_dir: Path | None = BUILTIN_DIR,
+    use_entry_points: bool = True,
+) -> Registry:
     """Every skill from the built-in folder, `[skills] paths` and entry points, validated.
 
     A skill that fails to import or is malformed is skipped with one error line naming it
@@ -352,8 +397,10 @@ def load_registry(cfg: Config | None = None, strict: bool | None = None,
     registry = Registry()
     loaders: list[tuple[str, Callable[[], Skill]]] = []
     if builtin_dir is not None:
-        loaders += [(f"builtin: {p}", lambda p=p: _from_path(p, "builtin"))
-                    for p in folder_candidates(builtin_dir)]
+        loaders += [
+            (f"builtin: {p}", lambda p=p: _from_path(p, "builtin"))
+            for p in folder_candidates(builtin_dir)
+        ]
     for raw in getattr(skills_cfg, "paths", None) or []:
         folder = cfg.resolve_path(raw) if cfg is not None else Path(raw)
         if not folder.is_dir():
@@ -363,11 +410,14 @@ def load_registry(cfg: Config | None = None, strict: bool | None = None,
             log.error(msg)
             registry.problems.append(msg)
             continue
-        loaders += [(f"folder: {p}", lambda p=p: _from_path(p, "folder"))
-                    for p in folder_candidates(folder)]
+        loaders += [
+            (f"folder: {p}", lambda p=p: _from_path(p, "folder")) for p in folder_candidates(folder)
+        ]
     if use_entry_points:
-        loaders += [(f"entry point: {ep.name}", lambda ep=ep: _from_entry_point(ep))
-                    for ep in entry_points(group=ENTRY_POINT_GROUP)]
+        loaders += [
+            (f"entry point: {ep.name}", lambda ep=ep: _from_entry_point(ep))
+            for ep in entry_points(group=ENTRY_POINT_GROUP)
+        ]
     for where, load in loaders:
         try:
             registry.add(load())

@@ -48,8 +48,9 @@ def water(ctx, parsed):
 """
 
 
-def make_skill(folder: Path, name: str, code: str, sentences: str | None = PLANTS_SENTENCES
-               ) -> Path:
+def make_skill(
+    folder: Path, name: str, code: str, sentences: str | None = PLANTS_SENTENCES
+) -> Path:
     d = folder / name
     d.mkdir(parents=True)
     (d / "__init__.py").write_text(textwrap.dedent(code), encoding="utf-8")
@@ -65,8 +66,13 @@ def assistant_for(tmp_path):
     def make(table: dict[str, str], **sections) -> Assistant:
         cfg = config.load(write_config(tmp_path, **sections))
         registry = load_registry(cfg)
-        a = Assistant(cfg, parser=FakeParser(table, registry), schedule=True,
-                      clock=Clock(NOW), registry=registry)
+        a = Assistant(
+            cfg,
+            parser=FakeParser(table, registry),
+            schedule=True,
+            clock=Clock(NOW),
+            registry=registry,
+        )
         made.append(a)
         return a
 
@@ -86,15 +92,22 @@ def test_builtins_load_through_the_registry_with_their_origin() -> None:
     names = [s.name for s in reg.skills]
     assert names == ["alarms", "calendar", "clock", "reminders", "shopping_list", "timers"]
     assert all(s.origin.startswith("builtin: ") for s in reg.skills)
-    assert {"shopping_list.add", "shopping_list.remove", "shopping_list.list",
-            "shopping_list.clear", "reminder.snooze", "alarm.stop"} <= set(reg.intents)
+    assert {
+        "shopping_list.add",
+        "shopping_list.remove",
+        "shopping_list.list",
+        "shopping_list.clear",
+        "reminder.snooze",
+        "alarm.stop",
+    } <= set(reg.intents)
     assert set(reg.kinds) == {"reminder", "alarm", "timer", "calendar"}
 
 
 def test_folder_skill_gets_its_declared_time_slot(tmp_path, assistant_for) -> None:
     make_skill(tmp_path / "extra", "plants", PLANTS_SKILL)
-    a = assistant_for({"water the plants at six pm": "plants.water"},
-                      skills={"paths": [str(tmp_path / "extra")]})
+    a = assistant_for(
+        {"water the plants at six pm": "plants.water"}, skills={"paths": [str(tmp_path / "extra")]}
+    )
     assert a.registry.owner["plants.water"].origin == f"folder: {tmp_path / 'extra' / 'plants'}"
     r = say(a, "water the plants at six pm")
     assert r.ok and r.intent == "plants.water"
@@ -102,33 +115,58 @@ def test_folder_skill_gets_its_declared_time_slot(tmp_path, assistant_for) -> No
     assert r.speech == "Watering at 2026-03-27T18:00:00+01:00"
 
 
-@pytest.mark.parametrize("code, sentences, expected", [
-    ("raise ImportError('no module named fancylib')", PLANTS_SENTENCES,
-     "failed to load: ImportError: no module named fancylib"),
-    (PLANTS_SKILL.replace('"plants.water"', '"water"'), PLANTS_SENTENCES,
-     "intent name 'water' is not <domain>.<action>"),
-    (PLANTS_SKILL.replace('"plants.water"', '"time.query"'), PLANTS_SENTENCES,
-     "intent 'time.query' is already handled by skill 'clock'"),
-    (PLANTS_SKILL, None, "no sentence file"),
-    (PLANTS_SKILL, PLANTS_SENTENCES.replace("plants.water", "plants.feed"),
-     "no sentences for plants.water"),
-    (PLANTS_SKILL, "language: en\nintents:\n  plants.water: [", "not valid YAML"),
-    ("X = 1", PLANTS_SENTENCES, "defines no module-level SKILL"),
-])
-def test_a_bad_skill_is_skipped_with_one_line_naming_it(tmp_path, caplog, code, sentences,
-                                                        expected) -> None:
+@pytest.mark.parametrize(
+    "code, sentences, expected",
+    [
+        (
+            "raise ImportError('no module named fancylib')",
+            PLANTS_SENTENCES,
+            "failed to load: ImportError: no module named fancylib",
+        ),
+        (
+            PLANTS_SKILL.replace('"plants.water"', '"water"'),
+            PLANTS_SENTENCES,
+            "intent name 'water' is not <domain>.<action>",
+        ),
+        (
+            PLANTS_SKILL.replace('"plants.water"', '"time.query"'),
+            PLANTS_SENTENCES,
+            "intent 'time.query' is already handled by skill 'clock'",
+        ),
+        (PLANTS_SKILL, None, "no sentence file"),
+        (
+            PLANTS_SKILL,
+            PLANTS_SENTENCES.replace("plants.water", "plants.feed"),
+            "no sentences for plants.water",
+        ),
+        (PLANTS_SKILL, "language: en\nintents:\n  plants.water: [", "not valid YAML"),
+        ("X = 1", PLANTS_SENTENCES, "defines no module-level SKILL"),
+    ],
+)
+def test_a_bad_skill_is_skipped_with_one_line_naming_it(
+    tmp_path, caplog, code, sentences, expected
+) -> None:
     make_skill(tmp_path / "extra", "plants", code, sentences)
     cfg = config.load(write_config(tmp_path, skills={"paths": [str(tmp_path / "extra")]}))
     with caplog.at_level(logging.ERROR, logger="assistant.skill"):
         reg = load_registry(cfg)
     assert len(reg.problems) == 1 and expected in reg.problems[0], reg.problems
     assert "plants" in reg.problems[0] and "\n" not in reg.problems[0]
-    assert [s.name for s in reg.skills][:6] == ["alarms", "calendar", "clock", "reminders",
-                                                 "shopping_list", "timers"]  # others serve on
+    assert [s.name for s in reg.skills][:6] == [
+        "alarms",
+        "calendar",
+        "clock",
+        "reminders",
+        "shopping_list",
+        "timers",
+    ]  # others serve on
     assert any(expected in r.getMessage() for r in caplog.records)
     with pytest.raises(SkillError, match="refusing to start"):
-        load_registry(config.load(write_config(
-            tmp_path, skills={"paths": [str(tmp_path / "extra")], "strict": True})))
+        load_registry(
+            config.load(
+                write_config(tmp_path, skills={"paths": [str(tmp_path / "extra")], "strict": True})
+            )
+        )
 
 
 def test_duplicate_intent_inside_a_skill_is_refused() -> None:
@@ -139,7 +177,10 @@ def test_duplicate_intent_inside_a_skill_is_refused() -> None:
 
 
 def test_handler_exception_is_spoken_and_writes_nothing(tmp_path, assistant_for) -> None:
-    make_skill(tmp_path / "extra", "plants", """\
+    make_skill(
+        tmp_path / "extra",
+        "plants",
+        """\
         from assistant.skill import Skill, SlotSpec
         from assistant.store.lists import NamedList
 
@@ -150,9 +191,11 @@ def test_handler_exception_is_spoken_and_writes_nothing(tmp_path, assistant_for)
         def water(ctx, parsed):
             NamedList(ctx.store, "plants").add(["fern"])
             raise RuntimeError("sensor offline")
-        """)
-    a = assistant_for({"water the plants": "plants.water"},
-                      skills={"paths": [str(tmp_path / "extra")]})
+        """,
+    )
+    a = assistant_for(
+        {"water the plants": "plants.water"}, skills={"paths": [str(tmp_path / "extra")]}
+    )
     r = say(a, "water the plants")
     assert r.ok is False and r.speech == "Sorry, something went wrong with plants."
     assert "sensor offline" in r.error
@@ -164,7 +207,10 @@ def test_handler_exception_is_spoken_and_writes_nothing(tmp_path, assistant_for)
 
 def test_a_third_party_kind_describes_itself(tmp_path, assistant_for) -> None:
     """One file adds a scheduled kind: event type, wording, sensor; the core reads them."""
-    make_skill(tmp_path / "extra", "heating", """\
+    make_skill(
+        tmp_path / "extra",
+        "heating",
+        """\
         from assistant.kinds import ScheduledKind
         from assistant.skill import Response, Skill, SlotSpec
         from assistant.store.db import Item
@@ -182,9 +228,12 @@ def test_a_third_party_kind_describes_itself(tmp_path, assistant_for) -> None:
             ctx.save(Item(kind="heating", due_ts=due.timestamp(), zone=ctx.settings.zone.key,
                           site=ctx.site))
             return Response("Heating at " + parsed.slots["when"])
-        """, sentences=PLANTS_SENTENCES.replace("plants.water", "heating.schedule"))
-    a = assistant_for({"heat at six pm": "heating.schedule"},
-                      skills={"paths": [str(tmp_path / "extra")]})
+        """,
+        sentences=PLANTS_SENTENCES.replace("plants.water", "heating.schedule"),
+    )
+    a = assistant_for(
+        {"heat at six pm": "heating.schedule"}, skills={"paths": [str(tmp_path / "extra")]}
+    )
     events = []
     a.listeners.append(events.append)
     a.start()

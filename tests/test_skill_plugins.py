@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -43,23 +42,37 @@ def doc_files(dest: Path) -> list[Path]:
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True,
-                          text=True, timeout=300, env=env, cwd=ROOT, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 def test_docs_example_folder_skill_is_recognized_with_its_time(tmp_path: Path) -> None:
     files = doc_files(tmp_path / "skills")
     assert {p.name for p in files} == {"__init__.py", "sentences.yaml"}
-    cfg_path = write_config(tmp_path, skills={"paths": [str(tmp_path / "skills")], "strict": True},
-                            nlu={"model_dir": str(ROOT / "models"),
-                                 "cache_dir": str(tmp_path / "cache")})
+    cfg_path = write_config(
+        tmp_path,
+        skills={"paths": [str(tmp_path / "skills")], "strict": True},
+        nlu={"model_dir": str(ROOT / "models"), "cache_dir": str(tmp_path / "cache")},
+    )
     cfg = config.load(cfg_path)
     registry = load_registry(cfg)
     assert registry.owner["heating.schedule"].origin == f"folder: {tmp_path / 'skills' / 'heating'}"
     from assistant.nlu.parser import Parser
 
-    a = Assistant(cfg, parser=Parser(cfg, registry=registry), schedule=True, clock=Clock(NOW),
-                  registry=registry)
+    a = Assistant(
+        cfg,
+        parser=Parser(cfg, registry=registry),
+        schedule=True,
+        clock=Clock(NOW),
+        registry=registry,
+    )
     events = []
     a.listeners.append(events.append)
     try:
@@ -128,20 +141,44 @@ def test_entry_point_skill_from_an_installed_distribution(tmp_path: Path) -> Non
     (project / "tiny_skill" / "__init__.py").write_text(TINY_CODE)
     (project / "tiny_skill" / "sentences.yaml").write_text(TINY_SENTENCES)
     site = tmp_path / "site"
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                          "--no-build-isolation", "--no-index", "--target", str(site),
-                          str(project)], capture_output=True, text=True, timeout=300, check=False)
+    pip = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(site),
+            str(project),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert pip.returncode == 0, pip.stderr
     assert list(site.glob("assistant_tiny_skill-0.1.0.dist-info/entry_points.txt"))
-    cfg_path = write_config(tmp_path, nlu={"model_dir": str(ROOT / "models"),
-                                           "cache_dir": str(tmp_path / "cache")})
+    cfg_path = write_config(
+        tmp_path, nlu={"model_dir": str(ROOT / "models"), "cache_dir": str(tmp_path / "cache")}
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
     listed = cli("skills", "--config", str(cfg_path), "--json", env=env)
     assert listed.returncode == 0, listed.stderr
     tiny = next(s for s in json.loads(listed.stdout)["skills"] if s["name"] == "tiny")
     assert tiny["origin"] == "entry point: tiny = tiny_skill:SKILL (assistant-tiny-skill)"
-    parsed = cli("parse", "put the bins out at 7 pm", "--now", "2026-03-27T09:00",
-                 "--config", str(cfg_path), env=env)
+    parsed = cli(
+        "parse",
+        "put the bins out at 7 pm",
+        "--now",
+        "2026-03-27T09:00",
+        "--config",
+        str(cfg_path),
+        env=env,
+    )
     assert parsed.returncode == 0, parsed.stderr
     out = json.loads(parsed.stdout)
     assert out["intent"] == "bins.schedule", out
@@ -151,8 +188,9 @@ def test_entry_point_skill_from_an_installed_distribution(tmp_path: Path) -> Non
     assert json.loads(said.stdout)["speech"].startswith("Bins at 2026-")
 
 
-def test_shopping_list_over_say_and_mqtt(tmp_path: Path, mosquitto, probe_factory,
-                                        start_daemon) -> None:
+def test_shopping_list_over_say_and_mqtt(
+    tmp_path: Path, mosquitto, probe_factory, start_daemon
+) -> None:
     cfg_path = write_config(tmp_path, mqtt=mosquitto.mqtt_section())
 
     def say(text: str) -> dict:
@@ -173,10 +211,11 @@ def test_shopping_list_over_say_and_mqtt(tmp_path: Path, mosquitto, probe_factor
     p = probe_factory(mosquitto, subscribe=["assistant/shopping_list", "assistant/+/reply"])
     msg = p.expect(lambda m: m.topic == "assistant/shopping_list", timeout=30)
     assert msg.retain and json.loads(msg.payload) == {"items": ["milk", "eggs"], "count": 2}
-    p.publish("assistant/default/command",
-              json.dumps({"text": "remove milk from my shopping list", "id": "s1"}))
-    reply = json.loads(p.expect(lambda m: m.topic == "assistant/default/reply",
-                                timeout=30).payload)
+    p.publish(
+        "assistant/default/command",
+        json.dumps({"text": "remove milk from my shopping list", "id": "s1"}),
+    )
+    reply = json.loads(p.expect(lambda m: m.topic == "assistant/default/reply", timeout=30).payload)
     assert reply["ok"] and reply["intent"] == "shopping_list.remove", reply
     msg = p.expect(lambda m: m.topic == "assistant/shopping_list", timeout=30)
     assert json.loads(msg.payload) == {"items": ["eggs"], "count": 1}

@@ -93,8 +93,9 @@ def _items(expr: Expression, rules: dict[str, str], where: str, depth: int = 0) 
         return [("alt", [_seq(b, rules, where, depth) for b in branches], optional)]
     if isinstance(expr, Permutation):
         parts = [_seq(b, rules, where, depth) for b in expr.items]
-        orders = [[x for part in perm for x in part + [" "]]
-                  for perm in itertools.permutations(parts)]
+        orders = [
+            [x for part in perm for x in part + [" "]] for perm in itertools.permutations(parts)
+        ]
         return [("alt", orders, False)]
     if isinstance(expr, Sequence):  # a (group) inside a sequence: a choice of one
         return [("alt", [_seq(expr, rules, where, depth)], False)]
@@ -126,8 +127,11 @@ def _parse(text: str, rules: dict[str, str], where: str, depth: int = 0) -> list
         expr = parse_sentence(text).expression
     except (ParseError, IndexError, ValueError) as exc:
         raise TemplateError(f"{where}: cannot parse template {text!r}: {exc}") from None
-    if isinstance(expr, Sequence) and not isinstance(expr, (Alternative, Permutation)) \
-            and not _wrapped(text):
+    if (
+        isinstance(expr, Sequence)
+        and not isinstance(expr, (Alternative, Permutation))
+        and not _wrapped(text)
+    ):
         return _seq(expr, rules, where, depth)
     return _items(expr, rules, where, depth)
 
@@ -180,8 +184,10 @@ def _check_slots(node: list[Item], values: dict[str, list[str]], where: str) -> 
             continue
         if item[0] == "slot":
             if not values.get(item[1]):
-                raise TemplateError(f"{where}: list {{{item[1]}}} has no values (add it under "
-                                    "`lists:` in the sentence file)")
+                raise TemplateError(
+                    f"{where}: list {{{item[1]}}} has no values (add it under "
+                    "`lists:` in the sentence file)"
+                )
         else:
             for alt in item[1]:
                 _check_slots(alt, values, where)
@@ -191,8 +197,14 @@ def _clean(s: str) -> str:
     return " ".join(s.split())
 
 
-def expand(text: str, values: dict[str, list[str]], limit: int = 40, seed: int = 0,
-           where: str = "<template>", rules: dict[str, str] | None = None) -> list[str]:
+def expand(
+    text: str,
+    values: dict[str, list[str]],
+    limit: int = 40,
+    seed: int = 0,
+    where: str = "<template>",
+    rules: dict[str, str] | None = None,
+) -> list[str]:
     """All sentences of one template, or `limit` distinct random ones when there are more."""
     node = _parse(text, rules or {}, where)
     _check_slots(node, values, where)
@@ -225,25 +237,34 @@ def load_file(path: Path) -> dict[str, Any]:
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
         raise TemplateError(f"{where}: not valid YAML: {problem}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("intents", {}), dict) \
-            or not isinstance(data.get("lists", {}), dict):
-        raise TemplateError(f"{path}: expected a mapping with `language`, `intents` and "
-                            "optionally `lists` (Home Assistant's sentence format)")
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("intents", {}), dict)
+        or not isinstance(data.get("lists", {}), dict)
+    ):
+        raise TemplateError(
+            f"{path}: expected a mapping with `language`, `intents` and "
+            "optionally `lists` (Home Assistant's sentence format)"
+        )
     data.setdefault("language", "en")
     data.setdefault("intents", {})
     try:  # HA's own reader must accept the file too
         Intents.from_dict(data)
     except Exception as exc:
-        raise TemplateError(f"{path}: not in Home Assistant's sentence format: "
-                            f"{type(exc).__name__}: {exc}") from None
+        raise TemplateError(
+            f"{path}: not in Home Assistant's sentence format: {type(exc).__name__}: {exc}"
+        ) from None
     for intent, body in data["intents"].items():
         if not INTENT_NAME.match(str(intent)):
-            raise TemplateError(f"{path}: intent name {intent!r} is not <domain>.<action> in "
-                                "lowercase letters, digits and _")
+            raise TemplateError(
+                f"{path}: intent name {intent!r} is not <domain>.<action> in "
+                "lowercase letters, digits and _"
+            )
         for block in body.get("data", []) if isinstance(body, dict) else []:
             if not isinstance(block, dict) or not isinstance(block.get("sentences"), list):
-                raise TemplateError(f"{path}: intent {intent}: each data entry needs a "
-                                    "`sentences` list")
+                raise TemplateError(
+                    f"{path}: intent {intent}: each data entry needs a `sentences` list"
+                )
     return data
 
 
@@ -279,8 +300,9 @@ def read_files(paths: Iterable[Path], lists_file: Path | None = DEFAULT_LISTS) -
             for block in body.get("data", []):
                 for text in block["sentences"]:
                     n += 1
-                    out.templates.append(Template(intent, str(text).strip(),
-                                                  f"{path.name}:{intent}:{n}"))
+                    out.templates.append(
+                        Template(intent, str(text).strip(), f"{path.name}:{intent}:{n}")
+                    )
     return out
 
 

@@ -21,8 +21,8 @@ import re
 import threading
 from abc import ABC, abstractmethod
 
-from assistant.errors import AssistantError
 from assistant.config import Config
+from assistant.errors import AssistantError
 from assistant.speech.vad import has_speech
 
 log = logging.getLogger("assistant.speech")

@@ -16,8 +16,10 @@ from assistant.store.db import Store
 MAX_ITEM = 100  # characters; a spoken item is a few words
 MAX_ITEMS = 500  # per list
 
-_CREATE = ("CREATE TABLE IF NOT EXISTS list_items (list TEXT NOT NULL, key TEXT NOT NULL, "
-           "item TEXT NOT NULL, added_ts REAL NOT NULL, PRIMARY KEY (list, key))")
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS list_items (list TEXT NOT NULL, key TEXT NOT NULL, "
+    "item TEXT NOT NULL, added_ts REAL NOT NULL, PRIMARY KEY (list, key))"
+)
 
 
 class NamedList:
@@ -34,7 +36,8 @@ class NamedList:
             try:
                 rows = self.store.db.execute(
                     "SELECT item FROM list_items WHERE list = ? ORDER BY added_ts, rowid",
-                    [self.name]).fetchall()
+                    [self.name],
+                ).fetchall()
             except Exception as exc:  # no table yet in a read-only store
                 if "no such table" in str(exc):
                     return []
@@ -56,9 +59,12 @@ class NamedList:
             raise ValueError(f"a list holds at most {MAX_ITEMS} items")
         now = time.time()
         if added:
-            self.store._write(lambda: self.store.db.conn.executemany(
-                "INSERT OR IGNORE INTO list_items (list, key, item, added_ts) VALUES (?, ?, ?, ?)",
-                [(self.name, i.lower(), i, now) for i in added]))
+            self.store._write(
+                lambda: self.store.db.conn.executemany(
+                    "INSERT OR IGNORE INTO list_items (list, key, item, added_ts) VALUES (?, ?, ?, ?)",
+                    [(self.name, i.lower(), i, now) for i in added],
+                )
+            )
         return added, present
 
     def remove(self, items: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -67,15 +73,20 @@ class NamedList:
         gone = [have[i.lower()] for i in items if i.lower() in have]
         missing = [i for i in items if i.lower() not in have]
         if gone:
-            self.store._write(lambda: self.store.db.conn.executemany(
-                "DELETE FROM list_items WHERE list = ? AND key = ?",
-                [(self.name, i.lower()) for i in gone]))
+            self.store._write(
+                lambda: self.store.db.conn.executemany(
+                    "DELETE FROM list_items WHERE list = ? AND key = ?",
+                    [(self.name, i.lower()) for i in gone],
+                )
+            )
         return gone, missing
 
     def clear(self) -> int:
         def run() -> int:
-            return self.store.db.execute("DELETE FROM list_items WHERE list = ?",
-                                         [self.name]).rowcount
+            return self.store.db.execute(
+                "DELETE FROM list_items WHERE list = ?", [self.name]
+            ).rowcount
+
         return self.store._write(run)
 
 

@@ -44,12 +44,16 @@ class SlotSpec:
     max_duration_s: int = MAX_SECONDS_DEFAULT
 
     def __post_init__(self) -> None:
-        for field_, value, choices in (("when", self.when, WHEN_CHOICES),
-                                       ("subject", self.subject, SUBJECT_CHOICES),
-                                       ("label", self.label, LABEL_CHOICES)):
+        for field_, value, choices in (
+            ("when", self.when, WHEN_CHOICES),
+            ("subject", self.subject, SUBJECT_CHOICES),
+            ("label", self.label, LABEL_CHOICES),
+        ):
             if value not in choices:
-                raise ValueError(f"SlotSpec {field_}={value!r}: expected one of "
-                                 f"{', '.join(repr(c) for c in choices)}")
+                raise ValueError(
+                    f"SlotSpec {field_}={value!r}: expected one of "
+                    f"{', '.join(repr(c) for c in choices)}"
+                )
         if self.recurrence and self.when != "moment":
             raise ValueError("SlotSpec recurrence=True needs when='moment'")
         if self.max_duration_s <= 0:
@@ -58,8 +62,9 @@ class SlotSpec:
     @property
     def empty(self) -> bool:
         """Takes no time and no words: only a snooze length is ever read."""
-        return (self.when is None and not self.duration and self.subject is None
-                and self.label is None)
+        return (
+            self.when is None and not self.duration and self.subject is None and self.label is None
+        )
 
 
 NO_SLOTS = SlotSpec()

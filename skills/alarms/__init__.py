@@ -13,8 +13,10 @@ from assistant.store.db import Item
 from assistant.timeparse.spec import SlotSpec
 
 # While an alarm rings on the site, these stop it without asking the model.
-STOP_ALARM = (r"^\s*(stop|turn (it )?off|dismiss|shut up|quiet|enough|"
-              r"i'?m (up|awake)|alarm off|stop (the )?alarm|ok(ay)?)\b")
+STOP_ALARM = (
+    r"^\s*(stop|turn (it )?off|dismiss|shut up|quiet|enough|"
+    r"i'?m (up|awake)|alarm off|stop (the )?alarm|ok(ay)?)\b"
+)
 
 
 def announce(item: Item, late_s: float, now: datetime) -> str:
@@ -22,8 +24,15 @@ def announce(item: Item, late_s: float, now: datetime) -> str:
     return f"Wake up! It's {phrasing.clock(now)}.{name}".strip()
 
 
-ALARM = ScheduledKind("alarm", event_type="alarm.ringing", display="Alarms", announce=announce,
-                      snooze=True, rings=True, sensor="pending_reminders")
+ALARM = ScheduledKind(
+    "alarm",
+    event_type="alarm.ringing",
+    display="Alarms",
+    announce=announce,
+    snooze=True,
+    rings=True,
+    sensor="pending_reminders",
+)
 
 
 class Alarms(ScheduledSkill):
@@ -46,8 +55,11 @@ class Alarms(ScheduledSkill):
 
 
 SKILL = Alarms(
-    "alarms", ALARM, "alarm",
+    "alarms",
+    ALARM,
+    "alarm",
     create=SlotSpec(when="moment", recurrence=True, label="named", alarm_hours=True),
-    alarm_hours=True, snooze=True,
+    alarm_hours=True,
+    snooze=True,
 )
 SKILL.add_intent("alarm.stop", SKILL.on_stop, shortcut=STOP_ALARM, shortcut_when="ringing")

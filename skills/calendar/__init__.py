@@ -19,8 +19,14 @@ def announce(item: Item, late_s: float, now: datetime) -> str:
     return f"Coming up at {phrasing.clock(item.due.astimezone(now.tzinfo))}: {what}.{late}"
 
 
-CALENDAR = ScheduledKind("calendar", event_type="calendar.due", display="Calendar events",
-                         announce=announce, snooze=True, sensor="pending_reminders")
+CALENDAR = ScheduledKind(
+    "calendar",
+    event_type="calendar.due",
+    display="Calendar events",
+    announce=announce,
+    snooze=True,
+    sensor="pending_reminders",
+)
 
 
 class Calendar(ScheduledSkill):
@@ -44,8 +50,7 @@ class Calendar(ScheduledSkill):
         if not parsed.slots.get("when"):
             # "what's on my calendar" means from now on, today first
             today = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)
-            items = [it for it in ctx.store.pending(kind=self.kind)
-                     if it.due >= today]
+            items = [it for it in ctx.store.pending(kind=self.kind) if it.due >= today]
             if not items:
                 return Response("Your calendar is empty.", items=[])
             listed = phrasing.join_items([self.describe(it, ctx) for it in items[:5]])
@@ -54,6 +59,8 @@ class Calendar(ScheduledSkill):
 
 
 SKILL = Calendar(
-    "calendar", CALENDAR, "calendar",
+    "calendar",
+    CALENDAR,
+    "calendar",
     create=SlotSpec(when="moment", recurrence=True, duration=True, subject="event"),
 )

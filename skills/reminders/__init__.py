@@ -18,8 +18,14 @@ def announce(item: Item, late_s: float, now: datetime) -> str:
     return f"Reminder: {what}.{late}" if what else f"This is your reminder.{late}"
 
 
-REMINDER = ScheduledKind("reminder", event_type="reminder.due", display="Reminders",
-                         announce=announce, snooze=True, sensor="pending_reminders")
+REMINDER = ScheduledKind(
+    "reminder",
+    event_type="reminder.due",
+    display="Reminders",
+    announce=announce,
+    snooze=True,
+    sensor="pending_reminders",
+)
 
 
 class Reminders(ScheduledSkill):
@@ -42,7 +48,10 @@ class Reminders(ScheduledSkill):
 
 
 SKILL = Reminders(
-    "reminders", REMINDER, "reminder",
+    "reminders",
+    REMINDER,
+    "reminder",
     create=SlotSpec(when="moment", recurrence=True, subject="reminder"),
-    snooze=True, snooze_shortcut=True,  # "snooze [for 5 minutes]" needs no model
+    snooze=True,
+    snooze_shortcut=True,  # "snooze [for 5 minutes]" needs no model
 )

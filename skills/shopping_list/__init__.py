@@ -22,19 +22,24 @@ SKILL = Skill("shopping_list")
 
 _LEAD = re.compile(
     r"^(?:(?:hey|ok|okay|please|can you|could you|would you|will you|kindly|also|and|just|so|"
-    r"go ahead and|i want you to|i need you to)\s+)*")
+    r"go ahead and|i want you to|i need you to)\s+)*"
+)
 _VERB = re.compile(
     r"^(?:add|put|stick|pop|include|we need|we'?re out of|we are out of|i'?m out of|i am out of|"
     r"we'?ve run out of|remove|delete|take|cross off|cross|tick off|strike|scratch|drop|"
     r"i bought|i got|we have|we'?ve got|i don'?t need|we don'?t need|i do not need|"
-    r"we do not need|is|are|(?:shopping|grocery) list (?:add|remove))\s+")
+    r"we do not need|is|are|(?:shopping|grocery) list (?:add|remove))\s+"
+)
 _TAIL = re.compile(
     r"\s*\b(?:(?:to|on|onto|from|off|in|into|of)\s+)?(?:the\s+|my\s+|our\s+)?"
-    r"(?:shopping|grocery|groceries)?\s*list\b.*$")
+    r"(?:shopping|grocery|groceries)?\s*list\b.*$"
+)
 _TRAIL = re.compile(r"(?:\s+(?:please|too|as well|now|anymore|any more|off|thanks|thank you))+$")
 _SPLIT = re.compile(r"\s*(?:,|\band\b|&|\bplus\b)\s*")
-_ARTICLE = re.compile(r"^(?:some more|some|an|the|more|a(?!\s+(?:dozen|couple|few|pack|bag|box|"
-                      r"bottle|loaf|can|jar|bunch|carton)\b))\s+")
+_ARTICLE = re.compile(
+    r"^(?:some more|some|an|the|more|a(?!\s+(?:dozen|couple|few|pack|bag|box|"
+    r"bottle|loaf|can|jar|bunch|carton)\b))\s+"
+)
 _PRONOUN = {"it", "that", "them", "this", "those", "these", "everything", "something"}
 
 
@@ -71,8 +76,10 @@ def publish_at_start(ctx: Context) -> None:
 def add(ctx: Context, parsed: ParseResult) -> Response:
     items = items_in(parsed.slots.get("subject") or parsed.text)
     if not items:
-        return Response("What should I add to the shopping list?", follow_up=FollowUp(
-            "slot", parsed.intent, dict(parsed.slots), missing="subject"))
+        return Response(
+            "What should I add to the shopping list?",
+            follow_up=FollowUp("slot", parsed.intent, dict(parsed.slots), missing="subject"),
+        )
     too_long = [i for i in items if len(i) > MAX_ITEM]
     if too_long:
         msg = f"That is too long for a shopping list item; keep it under {MAX_ITEM} characters."
@@ -112,8 +119,9 @@ def read_back(ctx: Context, parsed: ParseResult) -> Response:
     items = NamedList(ctx.store, LIST).items()
     if not items:
         return Response("Your shopping list is empty.")
-    return Response(f"You have {_on_list(len(items))} on your shopping list: "
-                    f"{phrasing.join_items(items)}.")
+    return Response(
+        f"You have {_on_list(len(items))} on your shopping list: {phrasing.join_items(items)}."
+    )
 
 
 @SKILL.intent("shopping_list.clear")
@@ -128,5 +136,7 @@ def clear(ctx: Context, parsed: ParseResult) -> Response:
         _share(c, shopping)
         return Response(f"Done, I cleared {_on_list(done)} from your shopping list.")
 
-    return Response(f"Do you want me to clear all {_on_list(n)} from your shopping list?",
-                    follow_up=FollowUp("confirm", parsed.intent, {}, action=do_clear))
+    return Response(
+        f"Do you want me to clear all {_on_list(n)} from your shopping list?",
+        follow_up=FollowUp("confirm", parsed.intent, {}, action=do_clear),
+    )
