@@ -18,6 +18,7 @@ FORMATTED=(
   tests/fixtures/skills.py
   tests/test_skill_api.py
   tests/test_skill_plugins.py
+  tests/test_import_graph.py
 )
 want="$(sed -n 's/.*"ruff==\([0-9.]*\)".*/\1/p' pyproject.toml)"
 have="$("$RUFF" --version | awk '{print $2}')"
