@@ -115,7 +115,7 @@ class Daemon:
 
     # -- glue -------------------------------------------------------------------------
     def _parse(self, text: str) -> Any:
-        return self.assistant.parser.parse(text, None, self.assistant.zone)
+        return self.assistant.parse(text)  # the pipeline's clock and zone, as for requests
 
     def _on_audio(self, site: str, payload: bytes) -> None:
         if self.satellite is None:

@@ -111,6 +111,10 @@ class Assistant:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), self.zone)
 
+    def parse(self, text: str) -> ParseResult:
+        """Intent and slots on the assistant's own clock and zone (Hermes NLU queries)."""
+        return self.parser.parse(text, self.now().replace(tzinfo=None), self.zone)
+
     # -- requests ---------------------------------------------------------------------
     def handle(self, req: Request) -> Reply:
         t0 = time.perf_counter()
@@ -186,7 +190,7 @@ class Assistant:
         if shortcut is not None:
             parsed = self._slots(ParseResult(text, shortcut.name, 1.0, empty_slots()), ctx)
             return parsed, self._run(shortcut, ctx, parsed)
-        parsed = self.parser.parse(text, ctx.now.replace(tzinfo=None), self.zone)
+        parsed = self.parse(text)
         intent = self.registry.intents.get(parsed.intent)
         if parsed.intent == "out_of_scope" or intent is None:
             return parsed, Response("Sorry, I can't help with that.", ok=False,
