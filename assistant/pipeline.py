@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 1000  # a spoken request is far shorter; longer ones are refused, not cut
 EventListener = Callable[[Event], None]
 StateListener = Callable[[str, Any], None]  # (subtopic, JSON payload): retained skill state
+RING_POLL_S = 0.2  # how often the ringer looks at the clock
 SUBTOPIC = re.compile(r"^[a-z][a-z0-9_]*(/[a-z0-9_]+)*$")
 RESERVED_TOPICS = ("status", "stats", "state", "hermes")
 
@@ -69,6 +70,10 @@ class Assistant:
         self.started = time.time()
         self.restored: dict[str, int] = {}
         self._lock = threading.RLock()
+        self._ring_lock = threading.Lock()
+        self._ringing: dict[tuple[str, str], list[Any]] = {}  # (site, event id) -> state
+        self._ring_thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> None:
@@ -102,6 +107,7 @@ class Assistant:
                 log.exception("state listener %r failed for %s", listener, subtopic)
 
     def stop(self) -> None:
+        self._stopping.set()
         for state in self.dialogues.all():
             state.stop_ringing()
         if self.scheduler is not None:
@@ -285,18 +291,44 @@ class Assistant:
             return f"{item.kind.capitalize()}: {item.subject or item.label or ''}".strip()
 
     def _ring(self, event: Event, state: SiteState) -> None:
-        """A ringing alarm repeats its event until stopped, snoozed or timed out."""
-        stop = threading.Event()
-        repeat, timeout = self.cfg.scheduler.alarm_repeat_s, self.cfg.scheduler.alarm_timeout_s
+        """A ringing kind repeats its event until stopped, snoozed or timed out, on the
+        assistant's clock: `ring_tick` does the repeating; a light thread calls it."""
+        now = self.clock()
+        key = (state.site, event.id)
+        with self._ring_lock:
+            self._ringing[key] = [event, now + self.cfg.scheduler.alarm_repeat_s,
+                                  now + self.cfg.scheduler.alarm_timeout_s, state]
 
-        def loop() -> None:
-            deadline = time.monotonic() + timeout
-            while not stop.wait(repeat) and time.monotonic() < deadline:
-                self._emit(event)
-            state.ringing.pop(event.id, None)
+        def stop() -> None:
+            with self._ring_lock:
+                self._ringing.pop(key, None)
 
-        state.ringing[event.id] = stop.set
-        threading.Thread(target=loop, name=f"ring-{event.id}", daemon=True).start()
+        state.ringing[event.id] = stop
+        if self._ring_thread is None:
+            self._ring_thread = threading.Thread(target=self._ring_loop, name="ringer",
+                                                 daemon=True)
+            self._ring_thread.start()
+
+    def ring_tick(self) -> int:
+        """Repeat every ringing event whose time has come; drop the timed-out ones."""
+        now = self.clock()
+        due = []
+        with self._ring_lock:
+            for key, entry in list(self._ringing.items()):
+                event, next_ts, deadline, state = entry
+                if now >= deadline:
+                    del self._ringing[key]
+                    state.ringing.pop(event.id, None)
+                elif now >= next_ts:
+                    entry[1] = now + self.cfg.scheduler.alarm_repeat_s
+                    due.append(event)
+        for event in due:
+            self._emit(event)
+        return len(due)
+
+    def _ring_loop(self) -> None:
+        while not self._stopping.wait(RING_POLL_S):
+            self.ring_tick()
 
     def _emit(self, event: Event) -> None:
         for listener in list(self.listeners):
