@@ -247,6 +247,7 @@ def test_runtime_imports_no_torch(cfg: config.Config, tmp_path: Path) -> None:
 
 
 # -- adding a skill ------------------------------------------------------------------------
+@pytest.mark.model
 def test_extra_sentence_file_adds_an_intent_without_export(cfg: config.Config,
                                                           tmp_path: Path) -> None:
     from assistant.nlu.parser import Parser
@@ -270,6 +271,7 @@ def test_extra_sentence_file_adds_an_intent_without_export(cfg: config.Config,
     assert list((tmp_path / "cache").glob("nlu-head-*.npz"))  # next start skips the fit
 
 
+@pytest.mark.model
 def test_layer_pruned_variant_exports_and_parses(model_dir: Path,
                                                  tmp_path_factory: pytest.TempPathFactory) -> None:
     """l3-int8: a smaller encoder through the same export, manifest and parser path."""
