@@ -229,7 +229,13 @@ class Registry:
         return found.slots if found else NO_SLOTS
 
     def sentence_files(self) -> list[Path]:
-        return [s.sentences for s in self.skills if s.sentences is not None]
+        """The sentence files of the skills the model recognizes (a skill reached only by
+        a shortcut may have none)."""
+        return [
+            s.sentences
+            for s in self.skills
+            if s.sentences is not None and any(i.trained for i in s.intents.values())
+        ]
 
     def shortcuts(self) -> list[Intent]:
         return [i for i in self.intents.values() if i.shortcut is not None]
