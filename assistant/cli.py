@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from assistant import __version__, paths
 from assistant import config as config_mod
 from assistant.config import Config, ConfigError
+from assistant.errors import AssistantError
 
 EXIT_USAGE = 2
 
 
-class CliError(Exception):
+class CliError(AssistantError):
     """A problem with the user's input: printed as one line, exit code 2."""
 
 
@@ -212,6 +213,15 @@ def cmd_export_model(args: argparse.Namespace) -> int:
         if len(variants) != 1:
             raise CliError("--bundle packs one variant; give --variant once")
         return _export_bundle(model_dir, variants[0], Path(args.bundle), args.force)
+    if args.head_only:
+        from assistant.nlu.artifacts import refit_head
+
+        for variant in variants:
+            manifest = refit_head(model_dir, variant)
+            print(f"{variant}: head re-fitted on the skills' sentences in "
+                  f"{manifest['head_refit_seconds']} s (model.onnx kept; in-scope accuracy "
+                  f"{manifest['accuracy']}, out-of-scope recall {manifest['oos_recall']})")
+        return 0
     for variant in variants:
         manifest = export_model(model_dir, variant=variant, force=args.force,
                                 progress=lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -286,10 +296,21 @@ def _describe_item(item: Any, zone: ZoneInfo) -> str:
     return f"{item.id}  {item.kind:<8}  {due}  {item.site:<10}  {what}{rec}"
 
 
+def _kinds(cfg: Config) -> list[str]:
+    from assistant.skill import load_registry
+
+    return list(load_registry(cfg).kinds)
+
+
 def cmd_reminders(args: argparse.Namespace) -> int:
     from assistant.store.db import Store
 
     cfg = _load_config(args)
+    if args.kind:
+        kinds = _kinds(cfg)
+        if args.kind not in kinds:
+            raise CliError(f"--kind {args.kind}: expected one of {', '.join(kinds)} "
+                           "(the scheduled kinds of the loaded skills)")
     if args.action == "list":
         if not paths.check_state_readable(cfg.db_path):
             items = []
@@ -335,6 +356,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from assistant.store.db import Store
 
     cfg = _load_config(args)
+    _kinds(cfg)  # the kinds the skills declare, for pending_by_kind
     path = status_path(cfg)
     stats: dict[str, Any] = {}
     running = False
@@ -403,6 +425,26 @@ def _human_s(s: float | None) -> str:
     h, s = divmod(s, 3600)
     m, s = divmod(s, 60)
     return (f"{d}d " if d else "") + (f"{h}h " if h or d else "") + f"{m}m {s}s"
+
+
+# -- skills ---------------------------------------------------------------------------------
+def cmd_skills(args: argparse.Namespace) -> int:
+    """The loaded skills, their intents, kinds and where each came from."""
+    from assistant.skill import load_registry
+
+    cfg = _load_config(args)
+    registry = load_registry(cfg)
+    listed = registry.describe()
+    if args.json:
+        _print_json({"skills": listed, "problems": registry.problems})
+    else:
+        for s in listed:
+            kinds = f"; schedules: {', '.join(s['kinds'])}" if s["kinds"] else ""
+            print(f"{s['name']}  ({s['origin']})")
+            print(f"    intents: {', '.join(s['intents'])}{kinds}")
+        for problem in registry.problems:
+            print(f"SKIPPED {problem}")
+    return 1 if registry.problems else 0
 
 
 # -- doctor ---------------------------------------------------------------------------------
@@ -474,6 +516,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--variant", action="append",
                     help="model variant, repeatable (default: [nlu] variant)")
     sp.add_argument("--force", action="store_true", help="export even if the manifest matches")
+    sp.add_argument("--head-only", action="store_true",
+                    help="keep model.onnx; only re-fit the intent head on the current skills' "
+                         "sentences (seconds: what adding a skill needs)")
     sp.add_argument("--bundle", metavar="FILE.tar.gz",
                     help="also pack the exported model (exported first only when missing) "
                          "into FILE for `assistant import-model` on a box without torch")
@@ -499,11 +544,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("action", choices=["list", "cancel"])
     sp.add_argument("ids", nargs="*", help="ids to cancel")
     sp.add_argument("--all", action="store_true", help="cancel every pending item (with --kind)")
-    sp.add_argument("--kind", choices=["reminder", "alarm", "timer", "calendar"])
+    sp.add_argument("--kind", help="only this kind (reminder, alarm, timer, calendar, or a "
+                                   "skill's own kind)")
     sp.add_argument("--site")
     sp.add_argument("--json", action="store_true")
 
     sp = add("status", cmd_status, "uptime, pending items, next due, late/missed, latencies")
+    sp.add_argument("--json", action="store_true")
+
+    sp = add("skills", cmd_skills, "list the loaded skills, their intents and where each came from")
     sp.add_argument("--json", action="store_true")
 
     sp = add("doctor", cmd_doctor, "check config, model, broker, state folder and audio")
@@ -524,11 +573,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:
+    except AssistantError as exc:
         # Known, explained failures (a missing model, an unwritable store) carry their fix.
-        name = type(exc).__name__
-        if name in ("ModelError", "StoreError", "AudioError", "SpeechError", "BundleError",
-                    "StateError"):
-            print(f"assistant: {exc}", file=sys.stderr)
-            return 1
-        raise
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 1

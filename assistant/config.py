@@ -18,13 +18,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from assistant import paths
+from assistant.errors import AssistantError
 
 ENV_CONFIG = paths.ENV_CONFIG
 ENV_MQTT_PASSWORD = "ASSISTANT_MQTT_PASSWORD"
 ENV_HTTP_TOKEN = "ASSISTANT_HTTP_TOKEN"
 
 
-class ConfigError(ValueError):
+class ConfigError(AssistantError, ValueError):
     """A configuration problem, phrased for the person who edits the file."""
 
 
@@ -166,6 +167,14 @@ class WyomingConfig:
 
 
 @dataclass(frozen=True)
+class SkillsConfig:
+    # Folders of extra skills, loaded like the built-ins (one folder or module per skill).
+    paths: list[str] = field(default_factory=list)
+    # true: refuse to start when a skill fails to load; false: log it, skip it, serve the rest.
+    strict: bool = False
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = "INFO"
 
@@ -182,6 +191,7 @@ class Config:
     wyoming: WyomingConfig = field(default_factory=WyomingConfig)
     log: LogConfig = field(default_factory=LogConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
+    skills: SkillsConfig = field(default_factory=SkillsConfig)
     # Where the file was read from; relative paths in it resolve against its folder.
     source: str = ""
 
@@ -476,6 +486,7 @@ __all__ = [
     "MqttConfig",
     "NluConfig",
     "SchedulerConfig",
+    "SkillsConfig",
     "SpeechConfig",
     "StorageConfig",
     "TimeConfig",

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Config
+from assistant.errors import AssistantError
 
 RELOAD_FILE = "reload.json"
 
 
-class ReloadError(RuntimeError):
+class ReloadError(AssistantError, RuntimeError):
     """The reload was refused, or the daemon could not be reached; the message says why."""
 
 

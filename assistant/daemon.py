@@ -106,6 +106,7 @@ class Daemon:
                                 on_audio=self._on_audio, store=self.assistant.store,
                                 awaiting=self._awaiting_answer,
                                 ledger=DiscoveryLedger(self.cfg.db_path))
+        self.assistant.add_state_listener(self.mqtt.publish_shared)
         # Fired events go through the store's outbox from now on (see assistant/mqtt/outbox.py).
         self.assistant.outbox = True
         if self.mqtt.poke_outbox not in self.assistant.outbox_listeners:
@@ -148,7 +149,7 @@ class Daemon:
 
     # -- glue -------------------------------------------------------------------------
     def _parse(self, text: str) -> Any:
-        return self.assistant.parser.parse(text, None, self.assistant.zone)
+        return self.assistant.parse(text)  # the pipeline's clock and zone, as for requests
 
     def _awaiting_answer(self, site: str) -> bool:
         """A question asked on `site` still waits for its answer (Hermes continueSession)."""

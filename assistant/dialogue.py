@@ -14,15 +14,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from assistant.skill import FollowUp
     from assistant.store.db import Item
-    from skills.base import FollowUp
 
 YES = re.compile(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|of course|please do|do it|go ahead|"
                  r"confirm|correct|right|absolutely|that's right)\b", re.IGNORECASE)
 NO = re.compile(r"^\s*(no|nope|nah|don't|do not|cancel|stop|never ?mind|forget it|"
                 r"not now|leave it|abort)\b", re.IGNORECASE)
-STOP_ALARM = re.compile(r"^\s*(stop|turn (it )?off|dismiss|shut up|quiet|enough|"
-                        r"i'?m (up|awake)|alarm off|stop (the )?alarm|ok(ay)?)\b", re.IGNORECASE)
 
 
 @dataclass

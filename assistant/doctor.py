@@ -137,8 +137,24 @@ def check_tts(cfg: Config) -> Check:
     return Check("text-to-speech", True, f"{binary} and aplay available")
 
 
+def check_skills(cfg: Config) -> Check:
+    """The loaded skills and their origin; a skipped skill is a failure with its reason."""
+    from assistant.skill import SkillError, load_registry
+
+    try:
+        registry = load_registry(cfg)
+    except SkillError as exc:
+        return Check("skills", False, str(exc), "fix or remove that skill, or set [skills] strict = false")
+    listed = "; ".join(f"{s['name']} ({s['origin']}): {', '.join(s['intents'])}"
+                       for s in registry.describe())
+    if registry.problems:
+        return Check("skills", False, f"{listed}; SKIPPED: {' | '.join(registry.problems)}",
+                     "fix or remove the skipped skills (see `assistant skills`)")
+    return Check("skills", True, f"{len(registry.skills)} loaded: {listed}")
+
+
 def run_checks(cfg: Config) -> list[Check]:
-    checks = [check_config, check_timezone, check_model, check_state, check_broker,
+    checks = [check_config, check_timezone, check_model, check_skills, check_state, check_broker,
               check_audio, check_stt, check_tts]
     out = []
     for check in checks:

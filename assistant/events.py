@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.kinds import EVENT_TYPES as _KIND_EVENT_TYPES
+
 
 def empty_slots() -> dict[str, Any]:
     return {"subject": None, "when": None, "duration_s": None, "recurrence": None, "label": None}
@@ -78,12 +80,8 @@ class Reply:
                    error=data.get("error"), site=site, heard=heard)
 
 
-EVENT_TYPES = {
-    "reminder": "reminder.due",
-    "alarm": "alarm.ringing",
-    "timer": "timer.done",
-    "calendar": "calendar.due",
-}
+# kind -> event type, as each scheduled kind declares it (assistant.kinds)
+EVENT_TYPES = _KIND_EVENT_TYPES
 
 
 @dataclass

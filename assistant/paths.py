@@ -21,6 +21,8 @@ import os
 import sys
 from pathlib import Path
 
+from assistant.errors import AssistantError
+
 ENV_CONFIG = "ASSISTANT_CONFIG"
 ENV_MODEL_DIR = "ASSISTANT_MODEL_DIR"
 ENV_STATE_DIRECTORY = "STATE_DIRECTORY"
@@ -70,7 +72,7 @@ def default_state_dir(config_source: str = "") -> Path:
     return Path(data_home) / "assistant"
 
 
-class StateError(RuntimeError):
+class StateError(AssistantError, RuntimeError):
     """The state folder cannot be used; one line that says which folder and what to do."""
 
 

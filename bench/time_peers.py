@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from assistant.skill import load_registry
 from assistant.timeparse import TimeParseError, TimeSettings, extract_slots, resolve_expression
 
 DATA = ROOT.parent / "shared" / "data" / "times_dev.jsonl"
@@ -219,11 +220,13 @@ def time_extract_slots() -> dict[str, Any] | None:
     rows = [json.loads(line) for line in INTENTS.read_text(encoding="utf-8").splitlines() if line.strip()]
     settings = TimeSettings(zone=ZoneInfo("Europe/Berlin"))
     now = datetime(2026, 3, 24, 14, 5, tzinfo=settings.zone)
-    extract_slots("remind me tomorrow at 5 to call mom", "reminder.create", now, settings)
+    registry = load_registry()
+    extract_slots("remind me tomorrow at 5 to call mom", registry.slot_spec("reminder.create"),
+                  now, settings)
     times: list[float] = []
     for row in rows:
         t0 = time.perf_counter()
-        extract_slots(row["text"], row["intent"], now, settings)
+        extract_slots(row["text"], registry.slot_spec(row["intent"]), now, settings)
         times.append((time.perf_counter() - t0) * 1000)
     return {"n": len(rows), "p50_ms": statistics.median(times),
             "p90_ms": statistics.quantiles(times, n=10)[-1], "max_ms": max(times)}

@@ -203,10 +203,12 @@ def worker(engine: str, manifest: str) -> None:
 
 
 def lm_phrases() -> list[str]:
-    """Sentences for the pocketsphinx LM: the skills' sentence files, else the dev data's texts."""
-    folder = ROOT / "skills" / "sentences"
-    lines = [ln.strip() for f in sorted(folder.glob("*.txt")) for ln in f.read_text().splitlines()
-             if ln.strip() and not ln.startswith("#")] if folder.is_dir() else []
+    """Sentences for the pocketsphinx LM: the skills' expanded sentences, else the dev data's texts."""
+    from assistant.nlu.sentences import expand_set, read_files
+    from assistant.skill import load_registry
+
+    files = load_registry().sentence_files()
+    lines = [r[0] for r in expand_set(read_files(files), limit=5)] if files else []
     if not lines:
         dev = Path("/work/shared/data/intents_dev.jsonl")
         lines = [json.loads(ln)["text"] for ln in dev.read_text().splitlines()] if dev.exists() else []

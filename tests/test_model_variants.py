@@ -17,6 +17,7 @@ from assistant.nlu.manifest import ModelError, verify_model
 
 ROOT = Path(__file__).resolve().parents[1]
 PRUNED = ["l3v-int8", "l4v-int8"]
+pytestmark = pytest.mark.model  # exports the variants when models/ lacks them
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Sentence templates and text cleaning: pure functions, no model needed."""
+"""Sentence templates (HA format, hassil) and text cleaning: pure functions, no model needed."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from assistant.nlu.normalize import clean, looks_english
-from assistant.nlu.templates import TemplateError, expand, read_files
+from assistant.nlu.sentences import TemplateError, expand, read_files
 from assistant.nlu.training import sentence_files, split_rows, training_rows
+from tests.fixtures.skills import builtin_registry
 
 INTENTS = {
     "reminder.create", "reminder.list", "reminder.cancel", "alarm.create", "alarm.list",
@@ -39,7 +40,7 @@ def test_large_template_is_sampled_deterministically() -> None:
     assert one == expand("{a} and {b}", vals, limit=25)
 
 
-@pytest.mark.parametrize("bad", ["(a | b", "a ] b", "x | y", "{nothing}"])
+@pytest.mark.parametrize("bad", ["(a | b", "a ] b", "{nothing}"])
 def test_malformed_templates_are_rejected(bad: str) -> None:
     with pytest.raises(TemplateError):
         expand(bad, {}, where="f.txt:3")
@@ -49,22 +50,37 @@ def test_sentence_files_parse_and_use_contract_intents(tmp_path: Path) -> None:
     rows = training_rows()
     intents = {r[1] for r in rows}
     assert INTENTS <= intents, INTENTS - intents
-    extra = intents - INTENTS
-    assert extra <= {"reminder.snooze", "alarm.snooze", "timer.add"}, extra
+    # every other intent is one a loaded skill declares: the registry is the allow-list
+    registry = builtin_registry()
+    assert intents - INTENTS <= set(registry.intents), intents - INTENTS - set(registry.intents)
     assert len(rows) > 3000
     train, held = split_rows(rows)
     assert held and train
     assert not {r[2] for r in train} & {r[2] for r in held}  # split by template line
-    names = [p.name for p in sentence_files()]
-    for skill in ("reminders", "alarms", "timers", "calendar", "clock"):
-        assert f"{skill}.txt" in names
+    folders = [p.parent.name for p in sentence_files()]
+    for skill in ("reminders", "alarms", "timers", "calendar", "clock", "shopping_list"):
+        assert skill in folders
 
 
-def test_template_before_header_names_the_line(tmp_path: Path) -> None:
-    f = tmp_path / "bad.txt"
-    f.write_text("# comment\nset a timer\n")
-    with pytest.raises(TemplateError, match="bad.txt:2"):
-        read_files([f], values_file=None)
+def test_sentence_files_are_home_assistant_format() -> None:
+    """HA's own reader (hassil.Intents) loads every skill's file."""
+    from hassil import Intents
+
+    for path in builtin_registry().sentence_files():
+        with open(path, encoding="utf-8") as fh:
+            assert Intents.from_yaml(fh).intents, path
+
+
+def test_bad_sentence_file_names_the_file(tmp_path: Path) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text("language: en\nintents:\n  x.y:\n    data:\n      - sentences: [\"(a | b\"]\n")
+    with pytest.raises(TemplateError, match="bad.yaml"):
+        from assistant.nlu.sentences import expand_set
+
+        expand_set(read_files([f], lists_file=None))
+    f.write_text("intents: [1, 2]\n")
+    with pytest.raises(TemplateError, match="bad.yaml"):
+        read_files([f], lists_file=None)
 
 
 def test_clean_strips_controls_and_truncates() -> None:

@@ -144,15 +144,31 @@ def test_alarm_rings_until_stopped(make):
     assert say(a, "wake me up at 9:30").ok
     a.clock_ctl.advance(1800)
     a.scheduler.process_due()
-    import time
-
-    time.sleep(2.5)
+    for _ in range(2):  # the repeats follow the assistant's clock, not the wall clock
+        a.clock_ctl.advance(1)
+        a.ring_tick()
     assert len(events) >= 2 and {e.type for e in events} == {"alarm.ringing"}
     r = say(a, "stop")
     assert r.ok and r.speech == "OK, alarm stopped."
     n = len(events)
-    time.sleep(1.5)
+    a.clock_ctl.advance(2)
+    assert a.ring_tick() == 0
     assert len(events) == n
+
+
+def test_alarm_stops_ringing_after_its_timeout(make):
+    a = make(scheduler={"alarm_repeat_s": 1, "alarm_timeout_s": 5})
+    events = []
+    a.listeners.append(events.append)
+    a.start()
+    assert say(a, "wake me up at 9:30").ok
+    a.clock_ctl.advance(1800)
+    a.scheduler.process_due()
+    for _ in range(10):
+        a.clock_ctl.advance(1)
+        a.ring_tick()
+    assert len(events) == 5  # the first ring and 4 repeats within 5 s; none after
+    assert a.dialogues.site("default").ringing == {}
 
 
 def test_calendar_and_clock(make):

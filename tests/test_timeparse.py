@@ -21,10 +21,10 @@ from assistant.config import Config, TimeConfig
 from assistant.timeparse import (
     TimeParseError,
     TimeSettings,
-    extract_slots,
     next_occurrence,
     resolve_expression,
 )
+from tests.fixtures.skills import extract_slots
 
 CASES = Path(__file__).parent / "cases" / "time_cases.txt"
 DEFAULT_ZONE = "Europe/Berlin"

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from assistant import phrasing
-from assistant.timeparse import TimeSettings, extract_slots
+from assistant.timeparse import TimeSettings
+from tests.fixtures.skills import extract_slots
 
 CASES = Path(__file__).parent / "cases" / "understanding_cases.txt"
 DEFAULT_NOW = "2026-03-27 10:00"

@@ -14,7 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from assistant import phrasing
-from assistant.store.db import KINDS, STATUSES, Item, ItemConflict
+from assistant.kinds import KINDS
+from assistant.store.db import STATUSES, Item, ItemConflict
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class ItemFilter:
     limit: int = 1000
 
     def validate(self) -> None:
-        if self.kind is not None and self.kind not in KINDS:
+        if self.kind is not None and self.kind not in KINDS and KINDS:
             raise ValueError(f"kind {self.kind!r}: expected one of {', '.join(KINDS)}")
         if self.status not in (*STATUSES, "any"):
             raise ValueError(f"status {self.status!r}: expected one of "

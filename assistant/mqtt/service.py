@@ -117,6 +117,7 @@ class MqttService:
         self._audio: _Worker | None = None
         self._state: dict[str, Any] | None = None
         self._stats: dict[str, Any] | None = None
+        self._shared: dict[str, Any] = {}  # skills' retained state: subtopic -> payload
         self._recent: OrderedDict[str, tuple[bytes, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self._warned: dict[str, float] = {}
@@ -193,6 +194,11 @@ class MqttService:
         self._state = discovery.state_payload(state)
         self._publish_json(discovery.state_topic(self.cfg), self._state, retain=True)
 
+    def publish_shared(self, subtopic: str, payload: Any) -> None:
+        """A skill's state, retained JSON on `{root}/{subtopic}` (e.g. the shopping list)."""
+        self._shared[subtopic] = payload
+        self._publish_json(f"{self.root}/{subtopic}", payload, retain=True)
+
     def say(self, site: str, text: str) -> None:
         """Speak through a Hermes TTS service (`hermes/tts/say`)."""
         self._publish_json(hermes.TTS_SAY, hermes.say_message(site, text))
@@ -227,6 +233,8 @@ class MqttService:
             self._publish_json(discovery.state_topic(self.cfg), self._state, retain=True)
         if self._stats is not None:
             self._publish_json(f"{self.root}/stats", self._stats, retain=True)
+        for subtopic, payload in list(self._shared.items()):
+            self._publish_json(f"{self.root}/{subtopic}", payload, retain=True)
 
     def _publish_discovery(self) -> None:
         current = discovery.configs(self.cfg)

@@ -20,9 +20,10 @@ from assistant.nlu.recognizer import OOS, Recognizer, SoftmaxHead, calibrate_thr
 from assistant.nlu.training import is_held_out, training_rows
 
 
-def build_artifacts(folder: Path) -> dict[str, Any]:
+def build_artifacts(folder: Path, known: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
     """Measure on held-out template lines, calibrate, then fit on everything; write
-    head.npz and embeddings.npz into `folder`. Returns the figures for the manifest."""
+    head.npz and embeddings.npz into `folder`. Returns the figures for the manifest.
+    `known`: embeddings already computed with this very model (only the rest are embedded)."""
     from assistant.nlu.parser import HEAD_FILE, SEED_FILE, rows_digest
 
     folder = Path(folder)
@@ -32,7 +33,10 @@ def build_artifacts(folder: Path) -> dict[str, Any]:
     # padded batch embeds slightly differently from a single request (cosine down to 0.96).
     # Embed the training sentences one at a time, exactly as requests are embedded.
     quantized = "QInt8" in _op_types(folder / "model.onnx") or "int8" in folder.name
-    X = emb.embed([r[0] for r in rows], batch_size=1 if quantized else 64)
+    known = known or {}
+    todo = [r[0] for r in rows if r[0] not in known]
+    fresh = dict(zip(todo, emb.embed(todo, batch_size=1 if quantized else 64))) if todo else {}
+    X = np.stack([known[r[0]] if r[0] in known else fresh[r[0]] for r in rows]).astype(np.float32)
     labels = [r[1] for r in rows]
     held = np.array([is_held_out(r[2]) for r in rows])
     quality = measure(X[~held], [l for l, h in zip(labels, held) if not h],
@@ -46,6 +50,31 @@ def build_artifacts(folder: Path) -> dict[str, Any]:
                         vecs=vecs, scale=scale)
     quality["train_sentences"] = len(rows)
     return quality
+
+
+def refit_head(model_dir: Path, variant: str) -> dict[str, Any]:
+    """Re-fit the head and the seed embeddings of an exported variant on the current skills'
+    sentences, keeping its ONNX model: what adding a skill costs (seconds, not an export).
+    Sentences embedded before are reused; the manifest is rewritten with the new hashes."""
+    import time
+
+    from assistant.nlu.manifest import file_entry, verify_model, write_manifest
+    from assistant.nlu.parser import SEED_FILE, seed_vectors
+
+    manifest = verify_model(model_dir, variant)
+    folder = Path(model_dir) / variant
+    t0 = time.monotonic()
+    known = seed_vectors(folder / SEED_FILE) if (folder / SEED_FILE).exists() else {}
+    quality = build_artifacts(folder, known)
+    manifest["files"] = {p.name: file_entry(p) for p in sorted(folder.iterdir())
+                         if p.is_file() and p.name != "manifest.json"}
+    for key in ("accuracy", "oos_recall", "threshold", "measured_on"):
+        manifest[key] = quality[key]
+    manifest["head_refit_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    manifest["head_refit_seconds"] = round(time.monotonic() - t0, 1)
+    write_manifest(folder, manifest)
+    verify_model(model_dir, variant)
+    return manifest
 
 
 def int8_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,4 +109,4 @@ def measure(Xtr: np.ndarray, ytr: list[str], Xte: np.ndarray, yte: list[str]) ->
     }
 
 
-__all__ = ["build_artifacts", "int8_rows", "measure"]
+__all__ = ["build_artifacts", "int8_rows", "measure", "refit_head"]

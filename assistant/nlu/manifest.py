@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from assistant.errors import AssistantError
+
 MANIFEST = "manifest.json"
 FORMAT = 1
 # The files a variant folder must hold; the manifest lists their sizes and hashes.
@@ -19,7 +21,7 @@ REQUIRED_FILES = ("model.onnx", "tokenizer.json")
 FIX = "run `assistant export-model --force`"
 
 
-class ModelError(RuntimeError):
+class ModelError(AssistantError, RuntimeError):
     """The exported model is missing, incomplete or corrupt; the message says what to run."""
 
 

@@ -1,7 +1,8 @@
 """The NLU entry point: text -> intent, confidence and slots (the `assistant parse` contract).
 
 Loads the exported model once (refusing it if the manifest's hashes do not match),
-builds the recognizer from the skills' sentence files, and never raises on bad input:
+builds the recognizer from the skill registry's sentence files, fills the slots each
+intent declares (its `SlotSpec`), and never raises on bad input:
 empty, emoji-only or non-English text is `out_of_scope`, long text is truncated.
 Imports only onnxruntime, tokenizers and numpy (no torch) — the daemon's rule.
 """
@@ -27,6 +28,7 @@ from assistant.nlu.training import training_rows
 
 if TYPE_CHECKING:
     from assistant.config import Config
+    from assistant.skill import Registry
     from assistant.timeparse import SlotResult
 
 log = logging.getLogger(__name__)
@@ -82,14 +84,20 @@ def seed_cache(cache: EmbeddingCache, folder: Path) -> None:
 class Parser:
     """One model, one recognizer, loaded once per process."""
 
-    def __init__(self, cfg: Config, extra_sentences: list[Path] | None = None) -> None:
+    def __init__(self, cfg: Config, extra_sentences: list[Path] | None = None,
+                 registry: Registry | None = None) -> None:
+        if registry is None:
+            from assistant.skill import load_registry
+
+            registry = load_registry(cfg)
         self.cfg = cfg
+        self.registry = registry
         variant = cfg.nlu.variant
         self.folder = cfg.model_dir / variant
         self.manifest = verify_model(cfg.model_dir, variant)
         self.embedder = Embedder(self.folder, threads=cfg.nlu.threads)
         model_sha = self.manifest["files"]["model.onnx"]["sha256"]
-        rows = [(t, i) for t, i, _ in training_rows(extra_sentences)]
+        rows = [(t, i) for t, i, _ in training_rows(extra_sentences, registry=registry)]
         threshold = cfg.nlu.threshold or float(self.manifest.get("threshold") or 0.5)
         digest = rows_digest(rows)
         head = load_head(self.folder, digest)
@@ -130,19 +138,16 @@ class Parser:
         if intent != OOS:
             # slots from the whole request: the word window is for the classifier only
             res = self._slots(c.full, intent, now, zone)
-            if res is not None:
-                result.slots, result.error, result.unresolved = res.slots, res.error, res.unresolved
-                result.more = [{"intent": intent, "confidence": round(result.confidence, 4), "slots": s}
-                               for s in res.more]
+            result.slots, result.error, result.unresolved = res.slots, res.error, res.unresolved
+            result.more = [{"intent": intent, "confidence": round(result.confidence, 4), "slots": s}
+                           for s in res.more]
         return result
 
     # -- slots ----------------------------------------------------------------------------
     def _slots(self, text: str, intent: str, now: datetime | None, zone: ZoneInfo | None
-               ) -> SlotResult | None:
-        try:
-            from assistant.timeparse import TimeSettings, extract_slots
-        except ImportError:  # time parsing not installed/ready: intents still work
-            return None
+               ) -> SlotResult:
+        from assistant.timeparse import TimeSettings, extract_slots
+
         if self._settings is None:
             self._settings = TimeSettings.from_config(self.cfg)
         settings = self._settings
@@ -152,7 +157,7 @@ class Parser:
             now = datetime.now(settings.zone)
         elif now.tzinfo is None:
             now = now.replace(tzinfo=settings.zone)
-        return extract_slots(text, intent, now, settings)
+        return extract_slots(text, self.registry.slot_spec(intent), now, settings)
 
 
 __all__ = ["HEAD_FILE", "SEED_FILE", "ModelError", "Parser", "rows_digest", "seed_vectors"]

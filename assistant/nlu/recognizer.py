@@ -3,7 +3,7 @@
 Why this shape: the encoder (fine-tuned at export) maps a request to a 384-d vector; a
 multinomial logistic-regression head over those vectors, fitted in numpy from the skills'
 example sentences when the daemon starts, turns it into intent probabilities. Adding a
-skill means adding a sentence file; no training step. Out-of-scope requests are an
+skill re-fits only this head (seconds), never the encoder. Out-of-scope requests are an
 explicit class (trained on negatives) *and* are rejected below a calibrated confidence
 threshold, so the assistant never forces a guess.
 

@@ -1,7 +1,10 @@
-"""The training sentences: skill sentence files + out-of-scope negatives, expanded.
+"""The training sentences: the skill registry's sentence files + out-of-scope negatives.
 
 One place decides which files feed the recognizer, so the exporter (fine-tuning,
 calibration), the parser (head fitted at start) and the benches all see the same data.
+The files come from the skill registry (built-in, `[skills] paths` and entry-point skills
+alike), so a new skill is recognized without a code change elsewhere: its sentences only
+re-fit the head (seconds), never the ONNX export.
 Held-out splits are by *template line*, never by sentence, so a held-out sentence is
 never a near-copy of a training sentence from the same template.
 """
@@ -10,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from assistant.nlu.templates import expand_set, read_files
+from assistant.nlu.sentences import DEFAULT_LISTS, OOS_SENTENCES, expand_set, read_files
 
-ROOT = Path(__file__).resolve().parents[2]
-SKILL_SENTENCES = ROOT / "skills" / "sentences"
-OOS_FILE = Path(__file__).parent / "data" / "out_of_scope.txt"
+if TYPE_CHECKING:
+    from assistant.skill import Registry
+
+OOS_FILE = OOS_SENTENCES
 OOS = "out_of_scope"
 PER_TEMPLATE = 30  # sentences sampled per template line
 # Speech front ends leave the wake word in the transcript ("olly set an alarm"), and people
@@ -25,16 +30,21 @@ WAKE = ("hey", "ok", "okay", "olly", "hey olly", "alexa", "hey siri", "ok google
 SUFFIX = ("please", "thanks", "for me", "please thank you", "now")
 
 
-def sentence_files(extra: list[Path] | None = None) -> list[Path]:
-    """The skills' sentence files, the out-of-scope negatives, then any extra files."""
-    files = sorted(SKILL_SENTENCES.glob("*.txt")) if SKILL_SENTENCES.is_dir() else []
-    return files + [OOS_FILE] + [Path(p) for p in (extra or [])]
+def sentence_files(extra: list[Path] | None = None,
+                   registry: Registry | None = None) -> list[Path]:
+    """The registry's sentence files (default: built-in and entry-point skills), the
+    out-of-scope negatives, then any extra files."""
+    if registry is None:
+        from assistant.skill import load_registry
+
+        registry = load_registry()
+    return registry.sentence_files() + [OOS_FILE] + [Path(p) for p in (extra or [])]
 
 
-def training_rows(extra: list[Path] | None = None,
-                  limit: int = PER_TEMPLATE) -> list[tuple[str, str, str]]:
+def training_rows(extra: list[Path] | None = None, limit: int = PER_TEMPLATE,
+                  registry: Registry | None = None) -> list[tuple[str, str, str]]:
     """(sentence, intent, template source) rows, plus wake-word/politeness variants."""
-    rows = expand_set(read_files(sentence_files(extra)), limit=limit)
+    rows = expand_set(read_files(sentence_files(extra, registry)), limit=limit)
     seen = {r[0] for r in rows}
     out = list(rows)
     for text, intent, source in rows:
@@ -63,9 +73,9 @@ def split_rows(rows: list[tuple[str, str, str]], fraction: float = 0.15
     return train, held
 
 
-def training_digest(extra: list[Path] | None = None) -> str:
+def training_digest(extra: list[Path] | None = None, registry: Registry | None = None) -> str:
     h = hashlib.sha256()
-    for path in sentence_files(extra) + [Path(__file__).parent / "data" / "values.txt"]:
+    for path in sentence_files(extra, registry) + [DEFAULT_LISTS]:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -73,7 +83,6 @@ def training_digest(extra: list[Path] | None = None) -> str:
 __all__ = [
     "OOS",
     "OOS_FILE",
-    "SKILL_SENTENCES",
     "is_held_out",
     "sentence_files",
     "split_rows",

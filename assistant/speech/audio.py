@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.errors import AssistantError
+
 RATE = 16000  # what every engine here takes
 SAMPLE_BYTES = 2
 
@@ -26,7 +28,7 @@ _FORMAT_EXTENSIBLE = 0xFFFE
 _SUPPORTED = {(1, 8), (1, 16), (1, 24), (1, 32), (3, 32), (3, 64)}
 
 
-class AudioError(ValueError):
+class AudioError(AssistantError, ValueError):
     """A WAV that cannot be used, phrased for the person who supplied it."""
 
 

@@ -22,6 +22,7 @@ import threading
 from abc import ABC, abstractmethod
 
 from assistant.config import Config
+from assistant.errors import AssistantError
 from assistant.speech.vad import has_speech
 
 log = logging.getLogger("assistant.speech")
@@ -29,7 +30,7 @@ log = logging.getLogger("assistant.speech")
 ENGINES = ("whisper", "pocketsphinx", "vosk")
 
 
-class SpeechError(RuntimeError):
+class SpeechError(AssistantError, RuntimeError):
     """An engine that cannot start, phrased with what to do about it."""
 
 

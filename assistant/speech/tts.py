@@ -21,13 +21,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assistant.config import Config
+from assistant.errors import AssistantError
 
 log = logging.getLogger("assistant.speech")
 
 TIMEOUT_S = 60.0
 
 
-class TtsError(RuntimeError):
+class TtsError(AssistantError, RuntimeError):
     """A TTS engine that cannot work here, with what to do about it."""
 
 

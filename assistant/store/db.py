@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import threading
 import uuid
@@ -27,15 +28,18 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
+from assistant.errors import AssistantError
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3
-KINDS = ("reminder", "alarm", "timer", "calendar")
+# Which kinds exist is declared by the skills (assistant.kinds); the store checks the form.
+KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 STATUSES = ("pending", "fired", "snoozed", "cancelled", "missed")
 MAX_SUBJECT = 500
 
 
-class StoreError(RuntimeError):
+class StoreError(AssistantError, RuntimeError):
     """The database cannot be read or written; the message says what to do."""
 
 
@@ -217,7 +221,7 @@ class Store:
     def _write(self, fn: Any) -> Any:
         with self._lock:
             try:
-                with self.db.atomic():
+                with self.db.atomic():  # inside `transaction()`: a savepoint of the outer one
                     result = fn()
                 self.version += 1
                 return result
@@ -239,9 +243,15 @@ class Store:
             except sqlite3.Error as exc:
                 raise _translate(exc, self.path) from exc
 
+    @contextmanager
+    def atomic(self) -> Iterator[Store]:
+        """Another name for `transaction()` (the skill API's word for it)."""
+        with self.transaction() as store:
+            yield store
+
     def add(self, item: Item) -> Item:
-        if item.kind not in KINDS:
-            raise ValueError(f"unknown kind {item.kind!r}")
+        if not KIND_NAME.match(item.kind or ""):
+            raise ValueError(f"malformed kind {item.kind!r}: expected a lowercase name")
         if item.subject and len(item.subject) > MAX_SUBJECT:
             raise ValueError(f"subject longer than {MAX_SUBJECT} characters")
         now = _now_ts()
@@ -428,24 +438,28 @@ class Store:
         return self._write(run)
 
     # -- cheap aggregates (no full scan of pending items) ---------------------------------
-    def pending_summary(self) -> dict[str, Any]:
-        """Counts per kind and the next pending item, from the (status, fire_ts) index."""
+    def pending_summary(self, among: Iterable[str] = ()) -> dict[str, Any]:
+        """Counts per kind, the next pending item, and the next one of the kinds `among`,
+        from the (status, kind, fire_ts) indexes: no scan of every pending item."""
+        among = list(among)
         with self._lock:
             try:
                 rows = self.db.execute("SELECT kind, count(*) FROM items WHERE status = 'pending' "
                                        "GROUP BY kind").fetchall()
                 nxt = list(self.db.query("SELECT * FROM items WHERE status = 'pending' "
                                          "ORDER BY fire_ts LIMIT 1"))
-                nxt_rem = list(self.db.query(
-                    "SELECT * FROM items WHERE status = 'pending' AND kind != 'timer' "
-                    "ORDER BY fire_ts LIMIT 1"))
+                sub: list[dict[str, Any]] = []
+                if among:
+                    marks = ",".join("?" * len(among))
+                    sub = list(self.db.query(
+                        f"SELECT * FROM items WHERE status = 'pending' AND kind IN ({marks}) "
+                        "ORDER BY fire_ts LIMIT 1", among))
             except sqlite3.Error as exc:
                 raise _translate(exc, self.path) from exc
-        by_kind = {k: 0 for k in KINDS}
-        by_kind.update({r[0]: r[1] for r in rows})
+        by_kind = {r[0]: r[1] for r in rows}
         return {"by_kind": by_kind, "total": sum(by_kind.values()),
                 "next": Item.from_row(nxt[0]) if nxt else None,
-                "next_not_timer": Item.from_row(nxt_rem[0]) if nxt_rem else None}
+                "next_among": Item.from_row(sub[0]) if sub else None}
 
     def next_fire_ts(self) -> float | None:
         with self._lock:

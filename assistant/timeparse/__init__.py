@@ -1,7 +1,7 @@
 """Understanding time: when, how long, how often, and what about.
 
 Public API:
-    TimeSettings, extract_slots, SlotResult, resolve_expression, TimeValue,
+    TimeSettings, SlotSpec, extract_slots, SlotResult, resolve_expression, TimeValue,
     next_occurrence, TimeParseError
 The rules (ambiguous hours, DST, bad input) are in resolver.py's docstring.
 """
@@ -10,9 +10,12 @@ from .recurrence import next_occurrence, upcoming
 from .resolver import TimeParseError, TimeValue, resolve_expression
 from .settings import TimeSettings
 from .slots import SlotResult, extract_slots
+from .spec import NO_SLOTS, SlotSpec
 
 __all__ = [
+           "NO_SLOTS",
            "SlotResult",
+           "SlotSpec",
            "TimeParseError",
            "TimeSettings",
            "TimeValue",

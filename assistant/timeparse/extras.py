@@ -36,8 +36,10 @@ def unresolved_words(f: Found, t: Text) -> list[str]:
     return out
 
 
-def add_end(f: Found, slots: dict[str, Any], domain: str, now: datetime | None = None) -> None:
-    """slots["end"] (and a calendar event's duration_s) for a range; raises TimeParseError."""
+def add_end(f: Found, slots: dict[str, Any], has_length: bool,
+            now: datetime | None = None) -> None:
+    """slots["end"] (and, for an item with a length such as a calendar event, duration_s)
+    for a range; raises TimeParseError."""
     if f.end_clock is None or not slots.get("when"):
         return
     rec = slots.get("recurrence")
@@ -60,7 +62,7 @@ def add_end(f: Found, slots: dict[str, Any], domain: str, now: datetime | None =
     except rng.RangeError as exc:
         raise TimeParseError(str(exc)) from None
     slots["end"] = iso(end)
-    if domain == "calendar":
+    if has_length:
         slots["duration_s"] = round((utc(end) - utc(start)).total_seconds())
 
 
@@ -147,23 +149,24 @@ def _starts_another(part: str) -> bool:
     return bool(re.match(r"(?:(?:a|an) )?another\b", part, re.IGNORECASE))
 
 
-def each_item(text: str, intent: str, now: datetime, settings: TimeSettings,
-              extract: Callable[[str, str, datetime, TimeSettings], Any]) -> Any:
-    """Run `extract` (one item's slots -> SlotResult) on each separate item of the request:
-    the first is the result, the others go to its `more`; an error in any is the result's."""
-    parts = segments(text, intent.partition(".")[0]) if intent.endswith((".create", ".start")) else [text]
-    res = extract(parts[0], intent, now, settings)
+def each_item(text: str, kind: str, extract: Callable[[str], Any]) -> Any:
+    """Run `extract` (one item's words -> SlotResult) on each separate item of the request:
+    the first is the result, the others go to its `more`; an error in any is the result's.
+    `kind` ("timer", "alarm", "reminder", "calendar", or "" for no splitting) comes from the
+    intent's SlotSpec (slots.item_kind)."""
+    parts = segments(text, kind) if kind else [text]
+    res = extract(parts[0])
     for part in parts[1:]:
-        other = extract(part, intent, now, settings)
+        other = extract(part)
         if other.error:
             res.error, res.more = other.error, []
             res.unresolved += other.unresolved
             return res
-        if intent == "timer.start" and other.slots["label"] is None:
+        if kind == "timer" and other.slots["label"] is None:
             other.slots["label"] = timer_label_of(part)
         res.unresolved += other.unresolved
         res.more += [other.slots, *other.more]
-    if len(parts) > 1 and intent == "timer.start" and res.slots["label"] is None:
+    if len(parts) > 1 and kind == "timer" and res.slots["label"] is None:
         res.slots["label"] = timer_label_of(parts[0])
     return res
 

@@ -1,18 +1,17 @@
-"""extract_slots: the time and subject slots of one utterance, for a known intent.
+"""extract_slots: the time and subject slots of one utterance, for what its intent declares.
 
-The intent says what to look for:
-- timer.start: a length (`duration_s`), `when` = now + length, and a `label` ("pasta");
-  "a timer for 5pm" also works (length = until then). Timers run 1 s to 99 days.
-- reminder/alarm/calendar .create: `when` or `recurrence` (when = its first time),
-  `subject` (reminders, calendar) or `label` (alarms: "called X"); a calendar event's
-  length ("for an hour") goes to `duration_s`; "an alarm for 10 minutes" means in 10 min.
-- *.list: the day or period to list in `when` (its start, 00:00) and a subject filter
-  ("reminders about the car" -> "the car").
-- *.cancel: what identifies the item: `when` (a day alone: its start), `subject`
-  ("the reminder to call mom" -> "call mom"; "all my alarms" -> "all"), `label`.
-- timer.query / timer.cancel: `label` and, if said, `duration_s` ("the 10 minute timer").
-- time.query, date.query, out_of_scope: nothing, except a snooze length ("snooze for ten
-  minutes" -> duration_s) which any intent may carry.
+The intent's `SlotSpec` (declared by its skill) selects the extractors; this module
+knows no skill or intent names:
+- when="countdown" (a timer): a length (`duration_s`), `when` = now + length, and a
+  `label` ("pasta"); "a timer for 5pm" also works (length = until then).
+- when="moment" (create): `when` or `recurrence` (when = its first time), `subject` or
+  `label` as declared; with `duration` a length ("for an hour") goes to `duration_s`,
+  without it "an alarm for 10 minutes" means in 10 minutes.
+- when="day" (list / cancel): the day or period in `when` (its start, 00:00) and the words
+  that name the item (`subject`: "filter" or "target").
+- when=None with `duration`: a length said ("the 10 minute timer") and the label.
+- nothing declared: nothing, except a snooze length ("snooze for ten minutes" ->
+  duration_s) which any intent may carry.
 Problems come back as `error`, a short sentence to speak; this function does not raise.
 """
 
@@ -27,6 +26,7 @@ from . import extras
 from . import subject as subj
 from .resolver import MAX_SECONDS, TimeParseError, combine, recurrence_value, scan
 from .settings import TimeSettings
+from .spec import SlotSpec
 from .text import normalize
 from .zones import iso, utc
 
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 MAX_TIMER_S = 99 * 86400
 MAX_CHARS = 400  # time words past this point of a very long text are not read
-NO_TIME_INTENTS = {"time.query", "date.query", "out_of_scope"}
 
 
 def empty_slots() -> dict[str, Any]:
@@ -49,12 +48,17 @@ class SlotResult:
     more: list[dict[str, Any]] = field(default_factory=list)  # slots of further separate items
 
 
-def extract_slots(text: str, intent: str, now: datetime, settings: TimeSettings) -> SlotResult:
-    """Slots of the `parse` contract for `text` under `intent`; never raises on bad input."""
+def extract_slots(text: str, spec: SlotSpec, now: datetime, settings: TimeSettings) -> SlotResult:
+    """Slots of the `parse` contract for `text`, as `spec` declares; never raises on bad input."""
+    if not isinstance(spec, SlotSpec):
+        raise TypeError(f"extract_slots takes the intent's SlotSpec, not {type(spec).__name__} "
+                        "(see assistant.skill.Registry.slot_spec)")
     if now.tzinfo is None:
         now = now.replace(tzinfo=settings.zone)
     try:
-        return extras.each_item(text, intent, now.astimezone(settings.zone), settings, _extract)
+        local = now.astimezone(settings.zone)
+        return extras.each_item(text, item_kind(spec),
+                                lambda part: _extract(part, spec, local, settings))
     except TimeParseError as exc:
         return SlotResult(empty_slots(), str(exc))
     except Exception:  # the edge: a parser bug must not take the request down
@@ -62,19 +66,17 @@ def extract_slots(text: str, intent: str, now: datetime, settings: TimeSettings)
         return SlotResult(empty_slots(), "I could not work out the time in that.")
 
 
-def _extract(text: str, intent: str, now: datetime, settings: TimeSettings) -> SlotResult:
+def _extract(text: str, spec: SlotSpec, now: datetime, settings: TimeSettings) -> SlotResult:
     slots = empty_slots()
     if len(text) > MAX_CHARS:  # the grammar is regex-based; keep the worst case small
         text = text[:MAX_CHARS].rsplit(" ", 1)[0]
     t = normalize(text)
     snooze = "snooze" in t.norm.split()
-    domain, _, action = intent.partition(".")
-    if intent in NO_TIME_INTENTS and not snooze:
+    if spec.empty and not snooze:
         return SlotResult(slots)
-    create = action == "create"
-    alarm = domain == "alarm"
-    f = scan(t.norm, now.date(), recurrence=create, alarm=alarm,
-             bare_duration=True, timer=domain == "timer")
+    alarm = spec.alarm_hours
+    f = scan(t.norm, now.date(), recurrence=spec.recurrence, alarm=alarm,
+             bare_duration=True, timer=spec.when == "countdown")
     used: set[int] = set()
     for a, b in f.spans:
         first, last = t.words_of(a, b)
@@ -82,19 +84,19 @@ def _extract(text: str, intent: str, now: datetime, settings: TimeSettings) -> S
             used.update(range(first, last + 1))
     rest = subj.remaining_words(t.words, used)
     if f.error:
-        _fill_words(slots, rest, domain, action)
+        _fill_words(slots, rest, spec)
         return SlotResult(slots, f.error, extras.unresolved_words(f, t))
 
-    if snooze or intent in NO_TIME_INTENTS or domain not in ("timer", "reminder", "alarm", "calendar"):
+    if snooze or (spec.when is None and not spec.duration):
         span = f.duration or f.offset
         if span is not None:
             slots["duration_s"] = _length(span.total_seconds(), "A snooze")
         return SlotResult(slots)
 
-    if domain == "timer":
-        return _timer(f, slots, rest, action, now, settings)
+    if spec.when == "countdown" or spec.when is None:
+        return _timer(f, slots, rest, spec, now, settings)
 
-    if action == "create":
+    if spec.when == "moment":
         error = None
         if f.recur is not None:
             rv = recurrence_value(f, now, settings, alarm=alarm)
@@ -102,31 +104,46 @@ def _extract(text: str, intent: str, now: datetime, settings: TimeSettings) -> S
             slots["when"] = rv["next"][0]
         else:
             if f.duration is not None and f.offset is None and f.date is None and f.clock is None \
-                    and domain != "calendar":
+                    and not spec.duration:
                 f.offset, f.duration = f.duration, None  # "an alarm for 10 minutes"
             moment, _ = combine(f, now, settings, alarm=alarm)
             if moment is not None:
                 if utc(moment) <= utc(now):
                     error = "That time is in the past."
                 slots["when"] = iso(moment)
-        if f.duration is not None and domain == "calendar":
+        if f.duration is not None and spec.duration:
             slots["duration_s"] = _length(f.duration.total_seconds(), "An event")
-        _fill_words(slots, rest, domain, action)
+        _fill_words(slots, rest, spec)
         if error:
             slots["when"] = None
         more: list[dict[str, Any]] = []
         if error is None:
-            extras.add_end(f, slots, domain, now)
+            extras.add_end(f, slots, spec.duration, now)
             more = extras.more_items(f, slots, now, settings, alarm)
         return SlotResult(slots, error, extras.unresolved_words(f, t), more)
 
-    # list / cancel / anything else: a day means its start
+    # when="day" (list / cancel / anything pointing at an item): a day means its start
     moment, _ = combine(f, now, settings, alarm=alarm, day_start=True)
     if moment is not None:
         slots["when"] = iso(moment)
-    _fill_words(slots, rest, domain, action)
-    extras.add_end(f, slots, "", now)  # a period to list: its end, no event length
+    _fill_words(slots, rest, spec)
+    extras.add_end(f, slots, False, now)  # a period to list: its end, no event length
     return SlotResult(slots, unresolved=extras.unresolved_words(f, t))
+
+
+def item_kind(spec: SlotSpec) -> str:
+    """How separate items of one request are split and phrased (extras.segments), from what
+    the intent declares: "timer" (a countdown), "calendar" (an event with a length),
+    "alarm" (morning hours or a name), "reminder" (another new moment), "" (no splitting)."""
+    if spec.when == "countdown":
+        return "timer"
+    if spec.when != "moment":
+        return ""
+    if spec.subject == "event":
+        return "calendar"
+    if spec.alarm_hours or spec.label == "named":
+        return "alarm"
+    return "reminder"
 
 
 def _length(secs: float, what: str) -> int:
@@ -137,50 +154,53 @@ def _length(secs: float, what: str) -> int:
     return round(secs)
 
 
-def _timer(f: Any, slots: dict[str, Any], rest: list[str], action: str, now: datetime,
+def _timer(f: Any, slots: dict[str, Any], rest: list[str], spec: SlotSpec, now: datetime,
            settings: TimeSettings) -> SlotResult:
+    """A countdown (when="countdown") or a length that names an item (when=None)."""
+    start = spec.when == "countdown"
+    limit = min(spec.max_duration_s, MAX_TIMER_S) if start else spec.max_duration_s
     span = f.duration or f.offset
     secs: float | None = None
     if span is not None:
         if span.negative:
             raise TimeParseError("A timer cannot run for a negative time.")
         secs = span.total_seconds()
-    elif action == "start" and (f.clock is not None or f.date is not None):
+    elif start and (f.clock is not None or f.date is not None):
         moment, _ = combine(f, now, settings)
         if moment is not None:
             secs = (utc(moment) - utc(now)).total_seconds()
-    if action == "start" and secs is not None:
+    if start and secs is not None:
         if secs < 1:
             raise TimeParseError("A timer needs a length above zero.")
-        if secs > MAX_TIMER_S:
+        if secs > limit:
             raise TimeParseError("Timers can run for at most 99 days.")
         slots["duration_s"] = round(secs)
         end = now.astimezone(UTC) + timedelta(seconds=round(secs))  # elapsed time
         slots["when"] = iso(end.astimezone(settings.zone))
-    elif secs is not None and 0 < secs <= MAX_TIMER_S:
+    elif secs is not None and 0 < secs <= limit:
         slots["duration_s"] = round(secs)
-    slots["label"] = subj.timer_label(rest)
+    _fill_words(slots, rest, spec)
     return SlotResult(slots)
 
 
-def _fill_words(slots: dict[str, Any], rest: list[str], domain: str, action: str) -> None:
-    _fill(slots, rest, domain, action)
+def _fill_words(slots: dict[str, Any], rest: list[str], spec: SlotSpec) -> None:
+    _fill(slots, rest, spec)
     for key in ("subject", "label"):  # "REMIND ME TO CALL MOM" -> "call mom"
         if isinstance(slots[key], str) and slots[key].isupper() and len(slots[key]) > 3:
             slots[key] = slots[key].lower()
 
 
-def _fill(slots: dict[str, Any], rest: list[str], domain: str, action: str) -> None:
-    if action == "create":
-        if domain == "reminder":
-            slots["subject"] = subj.reminder_subject(rest)
-        elif domain == "alarm":
-            slots["label"] = subj.alarm_label(rest)
-        elif domain == "calendar":
-            slots["subject"] = subj.calendar_subject(rest)
-    elif action == "cancel":
-        slots["subject"], slots["label"] = subj.cancel_subject(rest, domain)
-    elif action == "list":
+def _fill(slots: dict[str, Any], rest: list[str], spec: SlotSpec) -> None:
+    if spec.subject == "target":
+        slots["subject"], slots["label"] = subj.cancel_subject(rest, spec.target)
+        return
+    if spec.subject == "reminder":
+        slots["subject"] = subj.reminder_subject(rest)
+    elif spec.subject == "event":
+        slots["subject"] = subj.calendar_subject(rest)
+    elif spec.subject == "filter":
         slots["subject"] = subj.list_subject(rest)
-    elif domain == "timer":
+    if spec.label == "named":
+        slots["label"] = subj.alarm_label(rest)
+    elif spec.label == "timer":
         slots["label"] = subj.timer_label(rest)

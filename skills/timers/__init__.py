@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from assistant import phrasing
 from assistant.events import ParseResult
+from assistant.kinds import ScheduledKind
+from assistant.scheduled_skill import ALL_RE, match_items
+from assistant.skill import Context, FollowUp, Response, Skill
 from assistant.store.db import Item
-from skills.base import ALL_RE, Context, FollowUp, Response, Skill, match_items
+from assistant.timeparse.spec import SlotSpec
 
 MAX_TIMER_S = 99 * 86400
 
 
+def announce(item: Item, late_s: float, now: datetime) -> str:
+    name = f"{item.label} timer" if item.label else "timer"
+    return f"Your {name} is done."
+
+
+TIMER = ScheduledKind(
+    "timer", event_type="timer.done", display="Timers", announce=announce, sensor="active_timers"
+)
+# "the 10 minute timer", "the pasta timer": a length and a name point at a running timer
+WHICH = SlotSpec(duration=True, label="timer", max_duration_s=MAX_TIMER_S)
+
+
 class Timers(Skill):
-    name = "timers"
-    intents = ("timer.start", "timer.cancel", "timer.query", "timer.add")
+    def __init__(self) -> None:
+        super().__init__("timers", kinds=[TIMER])
+        self.add_intent(
+            "timer.start",
+            self.on_start,
+            SlotSpec(when="countdown", label="timer", max_duration_s=MAX_TIMER_S),
+        )
+        self.add_intent("timer.cancel", self.on_cancel, WHICH)
+        self.add_intent("timer.query", self.on_query, WHICH)
+        self.add_intent("timer.add", self.on_add, WHICH)
 
     @staticmethod
     def _name(item: Item) -> str:
@@ -23,16 +48,24 @@ class Timers(Skill):
             return Response(parsed.error, ok=False, error=parsed.error)
         seconds = parsed.slots.get("duration_s")
         if not seconds:
-            return Response("For how long?", follow_up=FollowUp(
-                "slot", parsed.intent, dict(parsed.slots), missing="duration_s"))
+            return Response(
+                "For how long?",
+                follow_up=FollowUp("slot", parsed.intent, dict(parsed.slots), missing="duration_s"),
+            )
         if seconds <= 0 or seconds > MAX_TIMER_S:
             msg = "Timers can run from one second to 99 days."
             return Response(msg, ok=False, error=msg)
         # Absolute seconds (UTC), not wall-clock arithmetic: "3 hours" at 00:30 on the night
         # the clocks change still rings after 3 hours.
-        item = Item(kind="timer", due_ts=ctx.now.timestamp() + seconds, zone=ctx.settings.zone.key,
-                    label=parsed.slots.get("label"), subject=parsed.slots.get("subject"),
-                    duration_s=int(seconds), site=ctx.site)
+        item = Item(
+            kind="timer",
+            due_ts=ctx.now.timestamp() + seconds,
+            zone=ctx.settings.zone.key,
+            label=parsed.slots.get("label"),
+            subject=parsed.slots.get("subject"),
+            duration_s=int(seconds),
+            site=ctx.site,
+        )
         ctx.save(item)
         name = f"{item.label} timer" if item.label else "A timer"
         return Response(f"{name} for {phrasing.duration(seconds)}, starting now.", items=[item])
@@ -47,8 +80,11 @@ class Timers(Skill):
         if not timers:
             return Response("You have no timers running.", items=[])
         chosen = self._chosen(ctx, parsed, timers) or timers
-        parts = [f"{phrasing.duration(max(0, it.due_ts - ctx.now.timestamp()))} left on the "
-                 f"{self._name(it)}" for it in chosen[:4]]
+        parts = [
+            f"{phrasing.duration(max(0, it.due_ts - ctx.now.timestamp()))} left on the "
+            f"{self._name(it)}"
+            for it in chosen[:4]
+        ]
         return Response(phrasing.sentence(phrasing.join_items(parts)) + ".", items=chosen)
 
     def on_add(self, ctx: Context, parsed: ParseResult) -> Response:
@@ -66,13 +102,15 @@ class Timers(Skill):
         new_due = it.due_ts + seconds
         if new_due - ctx.now.timestamp() > MAX_TIMER_S:
             return Response("Timers can run for at most 99 days.", ok=False, error="too long")
-        ctx.store.update(it.id, due_ts=new_due, fire_ts=new_due,
-                         duration_s=(it.duration_s or 0) + int(seconds))
+        ctx.store.update(
+            it.id, due_ts=new_due, fire_ts=new_due, duration_s=(it.duration_s or 0) + int(seconds)
+        )
         it.due_ts = it.fire_ts = new_due
         ctx.reschedule(it)
         left = phrasing.duration(new_due - ctx.now.timestamp())
-        return Response(f"Added {phrasing.duration(seconds)}. {left} left on the "
-                        f"{self._name(it)}.", items=[it])
+        return Response(
+            f"Added {phrasing.duration(seconds)}. {left} left on the {self._name(it)}.", items=[it]
+        )
 
     def on_cancel(self, ctx: Context, parsed: ParseResult) -> Response:
         timers = ctx.store.pending(kind="timer")

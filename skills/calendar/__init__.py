@@ -6,17 +6,32 @@ from datetime import datetime, time
 
 from assistant import phrasing
 from assistant.events import ParseResult
+from assistant.kinds import ScheduledKind
+from assistant.scheduled_skill import ScheduledSkill
+from assistant.skill import Context, Response
 from assistant.store.db import Item
-from skills.base import Context, Response
-from skills.scheduled import ScheduledSkill
+from assistant.timeparse.spec import SlotSpec
+
+
+def announce(item: Item, late_s: float, now: datetime) -> str:
+    what = phrasing.spoken_subject(item.subject or item.label)
+    late = " (sorry, this is late)" if late_s > 60 else ""
+    return f"Coming up at {phrasing.clock(item.due.astimezone(now.tzinfo))}: {what}.{late}"
+
+
+CALENDAR = ScheduledKind(
+    "calendar",
+    event_type="calendar.due",
+    display="Calendar events",
+    announce=announce,
+    snooze=True,
+    sensor="pending_reminders",
+)
 
 
 class Calendar(ScheduledSkill):
-    name = "calendar"
-    kind = "calendar"
     noun = "event"
     needs_subject = True
-    intents = ("calendar.create", "calendar.list", "calendar.cancel")
 
     def ask_when(self) -> str:
         return "When is it?"
@@ -35,8 +50,7 @@ class Calendar(ScheduledSkill):
         if not parsed.slots.get("when"):
             # "what's on my calendar" means from now on, today first
             today = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)
-            items = [it for it in ctx.store.pending(kind=self.kind)
-                     if it.due >= today]
+            items = [it for it in ctx.store.pending(kind=self.kind) if it.due >= today]
             if not items:
                 return Response("Your calendar is empty.", items=[])
             listed = phrasing.join_items([self.describe(it, ctx) for it in items[:5]])
@@ -44,4 +58,9 @@ class Calendar(ScheduledSkill):
         return super().on_list(ctx, parsed)
 
 
-SKILL = Calendar()
+SKILL = Calendar(
+    "calendar",
+    CALENDAR,
+    "calendar",
+    create=SlotSpec(when="moment", recurrence=True, duration=True, subject="event"),
+)
