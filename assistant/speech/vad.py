@@ -36,6 +36,7 @@ class Segmenter:
         self._voiced = 0
         self._trailing = 0
         self.triggered = False
+        self.last_trailing_s = 0.0  # silence after the speech in the last utterance closed
 
     def reset(self) -> None:
         self._buf = b""
@@ -86,6 +87,7 @@ class Segmenter:
     def _finish(self) -> bytes | None:
         # Keep ~300 ms of the trailing silence: engines like a little context at the end.
         keep = len(self._utt) - max(0, self._trailing - PAD_FRAMES)
+        self.last_trailing_s = self._trailing * FRAME_MS / 1000
         utt = b"".join(self._utt[:keep]) if self._voiced >= MIN_VOICED_FRAMES else None
         self.triggered = False
         self._utt = []
