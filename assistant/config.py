@@ -118,6 +118,7 @@ class SpeechConfig:
     retry_s: float = 10.0  # retry a missing or vanished microphone this often
     whisper_trim: bool = True  # encode only the utterance's length (10 s minimum), not 30 s
     beam_size: int = 5
+    whisper_prompt: str = ""  # "" | "skills" (steer Whisper toward the skills' words) | a text
 
 
 @dataclass(frozen=True)

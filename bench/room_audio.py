@@ -170,6 +170,7 @@ def room_clip(parts: list[str], voice: str, snr_db: float | None, noise: str = "
     """What a microphone across the room hears: silence, the phrases, silence; reverberated,
     then noise over the whole clip (noise is there before and after the speech too)."""
     x = utterance(parts, voice, seed)
+    room_clip.speech_end_s = lead_s + len(x) / RATE  # where the last phrase ends (for benches)
     x = np.concatenate([np.zeros(int(lead_s * RATE), np.float32), x,
                         np.zeros(int(tail_s * RATE), np.float32)])
     x = reverb(x)
@@ -197,7 +198,7 @@ def non_wake_sentences(n: int, seed: int = 1) -> list[str]:
     return [r for r in rows if "nabu" not in r and "jarvis" not in r][:n]
 
 
-def false_accept_hour(minutes_unique: int = 15, variants: int = 4) -> Path:
+def false_accept_hour(minutes_unique: int = 16, variants: int = 4) -> Path:
     """At least an hour of 16 kHz non-wake speech (cached WAV): `minutes_unique` minutes of
     Piper/flite reading varied sentences, in `variants` renderings (clean room, pink noise at
     10 dB, babble at 10 dB, sped up 10 %), so no stretch repeats verbatim."""

@@ -27,10 +27,11 @@ BLOCK_S = 0.5  # audio handed over per step, like a microphone's buffer
 
 def listen_file(cfg: Config, path: str | Path, handle: Callable[[str], Any],
                 emit: Callable[[dict[str, Any]], None], *, stt: SpeechToText | None = None,
-                wake: WakeDetector | None | bool = True) -> int:
+                wake: WakeDetector | None | bool = True, timings: bool = False) -> int:
     """Run `path` through the voice path; `handle(text)` returns a Reply (intent, slots,
     speech); `emit(result)` gets one dict per handled command. Returns how many there were.
-    `stt`/`wake` may be given preloaded (benches); `wake=True` builds the configured one."""
+    `stt`/`wake` may be given preloaded (benches); `wake=True` builds the configured one.
+    `timings` adds `closed_at_s` (VAD closed the utterance) and `compute_s` (benches)."""
     stt = stt or make_recognizer(cfg, phrases=speech_phrases(cfg.speech.engine))
     detector = make_wake_detector(cfg) if wake is True else (wake or None)
     if detector is not None:
@@ -41,11 +42,15 @@ def listen_file(cfg: Config, path: str | Path, handle: Callable[[str], Any],
         nonlocal count
         t0 = time.perf_counter()
         reply = handle(heard.text)
-        replied = heard.closed_at_s + heard.stt_s + (time.perf_counter() - t0)
+        compute = heard.stt_s + (time.perf_counter() - t0)
         count += 1
-        emit({"wake_word": heard.wake_word, "wake_at_s": heard.wake_at_s, "heard": heard.text,
-              "intent": reply.intent, "slots": reply.slots, "speech": reply.speech,
-              "end_of_speech_s": heard.end_of_speech_s, "replied_at_s": round(replied, 3)})
+        out = {"wake_word": heard.wake_word, "wake_at_s": heard.wake_at_s, "heard": heard.text,
+               "intent": reply.intent, "slots": reply.slots, "speech": reply.speech,
+               "end_of_speech_s": heard.end_of_speech_s,
+               "replied_at_s": round(heard.closed_at_s + compute, 3)}
+        if timings:
+            out.update(closed_at_s=heard.closed_at_s, compute_s=round(compute, 4))
+        emit(out)
 
     path_ = VoicePath(cfg, stt, detector, on_heard)
     for block in iter_wav(path, 10.0):

@@ -50,9 +50,20 @@ def free_form_anchors() -> frozenset[str]:
     return frozenset(free - fixed)
 
 
+def intent_examples() -> list[str]:
+    """One typical example sentence per intent, about seven words (a prompt for Whisper)."""
+    best: dict[str, str] = {}
+    fit = lambda s: abs(len(s.split()) - 7)
+    for sentence, intent, _src in _rows(PER_TEMPLATE):
+        if intent not in best or fit(sentence) < fit(best[intent]):
+            best[intent] = sentence
+    return list(best.values())
+
+
 def speech_phrases(engine: str) -> list[str] | None:
     """The sentences an engine's language model is built from (None: its general model)."""
     return command_sentences() if engine in ("pocketsphinx", "hybrid") else None
 
 
-__all__ = ["FREE_FORM_SLOTS", "command_sentences", "free_form_anchors", "speech_phrases"]
+__all__ = ["FREE_FORM_SLOTS", "command_sentences", "free_form_anchors", "intent_examples",
+           "speech_phrases"]

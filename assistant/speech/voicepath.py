@@ -13,6 +13,7 @@ holds at most `max_utterance_s` of audio, the detectors a few seconds.
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from collections.abc import Callable
@@ -56,6 +57,7 @@ class VoicePath:
         self._listening = wake is None  # capturing a command (always, without a wake word)
         self._deadline = 0  # byte position where an unanswered wake word lapses
         self._woke: tuple[str, float] | None = None
+        self._recent: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=34)  # 1 s
         self.detections = 0
         self.commands = 0
 
@@ -92,18 +94,25 @@ class VoicePath:
     def _frame(self, frame: bytes) -> None:
         start = self._pos
         self._pos += len(frame)
+        self._recent.append((start, frame))
+        replay = [frame]
         if self.wake is not None:
             for det in self.wake.process(frame):
                 if self._listening and self.segmenter.triggered:
                     continue  # already taking a command
                 self.detections += 1
-                at = (start + det.end_byte) / BYTES_PER_S
-                log.info("wake word %s heard at %.2f s (score %.2f)", det.name, at, det.score)
-                self._open((det.name, at))
+                at = start + det.end_byte
+                log.info("wake word %s heard at %.2f s (score %.2f)", det.name,
+                         at / BYTES_PER_S, det.score)
+                self._open((det.name, at / BYTES_PER_S))
+                # The command starts where the wake word ended, which may be a little earlier
+                # than now (pocketsphinx reports late): hand the segmenter that audio too.
+                replay = [f for s0, f in self._recent if s0 + len(f) > at]
         if not self._listening:
             return
-        for utt in self.segmenter.feed(frame):
-            self._command(utt, self._pos, self.segmenter.last_trailing_s)
+        for piece in replay:
+            for utt in self.segmenter.feed(piece):
+                self._command(utt, self._pos, self.segmenter.last_trailing_s)
         if (self.wake is not None and not self.segmenter.triggered and self._listening
                 and self._pos > self._deadline):
             log.info("no command after the wake word; listening for the wake word again")

@@ -40,7 +40,8 @@ DEFAULT_THRESHOLD = {"openwakeword": 0.5, "pocketsphinx": 1e-20}
 
 @dataclass(frozen=True)
 class Detection:
-    """One wake word heard: its name and where it ended, in bytes into the chunk given."""
+    """One wake word heard: its name and where it ended, in bytes into the chunk given (may be
+    negative: the word ended in audio given earlier, as pocketsphinx reports it late)."""
 
     name: str
     end_byte: int
@@ -71,7 +72,7 @@ class WakeDetector:
             if self._above[name] >= self.trigger_level and at - self._last >= self.refractory_bytes:
                 self._last = at
                 self._above = dict.fromkeys(self.names, 0)
-                out.append(Detection(name, min(max(0, offset), len(pcm)), score))
+                out.append(Detection(name, min(offset, len(pcm)), score))
         self._pos += len(pcm)
         return out
 
