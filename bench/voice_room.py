@@ -164,8 +164,10 @@ def wake_worker(engine: str, manifest: str) -> None:
     from assistant.speech.wakeword import make_wake_detector
 
     spec = json.loads(Path(manifest).read_text())
+    engine, _, threshold = engine.partition("@")  # "micro@0.6": another threshold
     word = "hey assistant" if engine == "pocketsphinx" else "okay_nabu"
-    cfg = replace(Config(), speech={"wake_engine": engine, "wake_word": word})
+    cfg = replace(Config(), speech={"wake_engine": engine, "wake_word": word,
+                                    "wake_threshold": float(threshold or 0)})
     det = make_wake_detector(cfg)
     hits = []
     t0 = time.perf_counter()
@@ -207,9 +209,13 @@ def wake_rows(engine: str, clips: list[dict], fa_wav: Path | None, fa_limit_s: f
     out = {"rtf": res["rtf"], "peak_rss_mb": res["peak_rss_mb"], "fa": res["fa"],
            "fa_hours": res["fa_s"] / 3600, "fa_per_hour": res["fa"] / max(1e-9, res["fa_s"] / 3600),
            "frr": {}}
+    out["frr_piper"], out["frr_flite_espeak"] = {}, {}
     for snr in dict.fromkeys(c["snr"] for c in clips):
         idx = [k for k, c in enumerate(clips) if c["snr"] == snr]
         out["frr"][snr] = sum(res["hits"][k] == 0 for k in idx) / len(idx)
+        for key, keep in (("frr_piper", True), ("frr_flite_espeak", False)):
+            sub = [k for k in idx if clips[k]["voice"].startswith("piper") == keep]
+            out[key][snr] = sum(res["hits"][k] == 0 for k in sub) / max(1, len(sub))
     return out
 
 
@@ -280,17 +286,23 @@ def run(commands: list[tuple], engines: list[str], wakes: list[str], snrs: list[
         if wakes:
             print(f"\n{'wake engine':13} " + " ".join(f"{'FRR ' + s:>9}" for s in snrs)
                   + f" {'FA/hour':>8} {'hours':>6} {'RTF':>7} {'RSS MB':>7}")
+        made: dict[str, list[dict]] = {WAKE_PHRASE["micro"]: wake_clips} if wake_clips else {}
         for engine in wakes:
-            clips = make_clips(commands, snrs, noises, folder, WAKE_PHRASE[engine])
+            phrase = WAKE_PHRASE[engine.split("@")[0]]
+            if phrase not in made:
+                made[phrase] = make_clips(commands, snrs, noises, folder, phrase)
+            clips = made[phrase]
             # openWakeWord runs at ~0.2 RTF in Python: its false accepts use the first 20 minutes
-            limit = min(fa_minutes, 20.0) * 60 if engine == "openwakeword" else fa_minutes * 60
+            limit = min(fa_minutes, 20.0) * 60 if engine.startswith("openwakeword") else fa_minutes * 60
             r = wake_rows(engine, clips, fa_wav, limit, folder)
             report["wake"][engine] = r
             if "error" in r:
                 print(f"{engine:13} could not run: {r['error']}")
                 continue
             print(f"{engine:13} " + " ".join(f"{r['frr'][s]:9.3f}" for s in snrs)
-                  + f" {r['fa_per_hour']:8.2f} {r['fa_hours']:6.2f} {r['rtf']:7.4f} {r['peak_rss_mb']:7.0f}")
+                  + f" {r['fa_per_hour']:8.2f} {r['fa_hours']:6.2f} {r['rtf']:7.4f} {r['peak_rss_mb']:7.0f}"
+                  + "   FRR Piper voices " + "/".join(f"{r['frr_piper'][s]:.2f}" for s in snrs)
+                  + ", flite+espeak " + "/".join(f"{r['frr_flite_espeak'][s]:.2f}" for s in snrs))
         replies = ["A timer for 10 minutes, starting now.", "It's 3:52 AM.",
                    "OK, I'll remind you to water the plants today at 6 PM.",
                    "You have 2 reminders today: call the dentist at 10 AM, and water the plants at 6 PM.",

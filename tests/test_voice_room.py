@@ -253,7 +253,7 @@ def test_daemon_speaks_a_fired_reminder_in_piper_on_its_site_despite_a_bad_wake_
     spoken: list[Path] = []
     while time.monotonic() < deadline:
         spoken = sorted(wavs.glob("*-kitchen.wav")) if wavs.exists() else []
-        if len(spoken) >= 2:  # the reply, then the fired reminder
+        if spoken:  # (MQTT replies go to MQTT; the fired reminder is spoken on its site)
             break
         time.sleep(0.5)
     heard = [words(whisper_stt.transcribe(load_wav(f))) for f in spoken]
@@ -261,7 +261,8 @@ def test_daemon_speaks_a_fired_reminder_in_piper_on_its_site_despite_a_bad_wake_
     log = d.log()
     assert "missing.json not found" in log, log
     assert sum("missing.json" in line for line in log.splitlines()) == 1
-    d.terminate()
+    code, _ = d.terminate(timeout=60)  # two models to free on a loaded 2-core box
+    assert code == 0
 
 
 def test_hybrid_uses_the_closed_vocabulary_for_commands_and_whisper_for_subjects():
