@@ -292,8 +292,7 @@ def run(commands: list[tuple], engines: list[str], wakes: list[str], snrs: list[
             if phrase not in made:
                 made[phrase] = make_clips(commands, snrs, noises, folder, phrase)
             clips = made[phrase]
-            # openWakeWord runs at ~0.2 RTF in Python: its false accepts use the first 20 minutes
-            limit = min(fa_minutes, 20.0) * 60 if engine.startswith("openwakeword") else fa_minutes * 60
+            limit = fa_minutes * 60
             r = wake_rows(engine, clips, fa_wav, limit, folder)
             report["wake"][engine] = r
             if "error" in r:
