@@ -267,7 +267,11 @@ class SphinxWake(WakeDetector):
         del probe
         super().__init__(phrases, trigger_level=1, refractory_s=refractory_s)
         t = threshold or DEFAULT_THRESHOLD["pocketsphinx"]
-        self.decoder = Decoder(samprate=RATE, kws=self._kws_file(phrases, t), loglevel="FATAL")
+        kws = self._kws_file(phrases, t)
+        try:
+            self.decoder = Decoder(samprate=RATE, kws=kws, loglevel="FATAL")
+        finally:
+            Path(kws).unlink(missing_ok=True)
         self._utt_bytes = 0
         self.decoder.start_utt()
 
