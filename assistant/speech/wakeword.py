@@ -235,6 +235,7 @@ class OpenWake(WakeDetector):
 
     def reset(self) -> None:
         super().reset()
+        self._features.reset()
         for model in self.models:
             model.reset()
 
