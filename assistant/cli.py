@@ -190,6 +190,36 @@ def _transcribe(cfg: Config, path: Path, engine: str | None) -> str:
     return make_recognizer(cfg).transcribe(pcm)
 
 
+def cmd_listen(args: argparse.Namespace) -> int:
+    from assistant.events import Request
+    from assistant.speech.audio import AudioError
+    from assistant.speech.listen import listen_file
+
+    cfg = _load_config(args)
+    if not Path(args.wav).is_file():
+        raise CliError(f"--wav {args.wav}: no such file")
+    assistant = _assistant(cfg)
+
+    def handle(text: str) -> Any:
+        return assistant.handle(Request(text=text, site=args.site, source="voice"))
+
+    def emit(result: dict[str, Any]) -> None:
+        if args.json:
+            _print_json(result)
+        else:
+            wake = f"[{result['wake_word']} at {result['wake_at_s']:.2f} s] " if result["wake_word"] else ""
+            print(f"{result['end_of_speech_s']:8.2f} s {wake}{result['heard']!r} -> "
+                  f"{result['intent']}: {result['speech']}", flush=True)
+
+    try:
+        listen_file(cfg, args.wav, handle, emit)
+    except AudioError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        assistant.store.close()
+    return 0
+
+
 def cmd_transcribe(args: argparse.Namespace) -> int:
     cfg = _load_config(args)
     t0 = time.perf_counter()
@@ -534,9 +564,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--pid", type=int, help="the daemon's pid (default: from its status file)")
     sp.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the answer")
 
+    sp = add("listen", cmd_listen, "run the microphone path (wake word, VAD, speech-to-text, "
+             "skill) over a WAV file; one line per handled command")
+    sp.add_argument("--wav", required=True, help="a WAV recording (any rate, mono or stereo)")
+    sp.add_argument("--site", default="default", help="site (room) the audio comes from")
+    sp.add_argument("--json", action="store_true",
+                    help="one JSON object per command: wake_word, wake_at_s, heard, intent, "
+                         "slots, speech, end_of_speech_s, replied_at_s")
+
     sp = add("transcribe", cmd_transcribe, "print the text of a WAV file (speech-to-text)")
     sp.add_argument("wav", help="a WAV file (any rate; resampled to 16 kHz mono)")
-    sp.add_argument("--engine", choices=["whisper", "pocketsphinx", "vosk"],
+    sp.add_argument("--engine", choices=["whisper", "pocketsphinx", "vosk", "hybrid"],
                     help="override [speech] engine")
     sp.add_argument("--json", action="store_true")
 

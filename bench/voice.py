@@ -12,6 +12,9 @@ speed are its own.
     .venv/bin/python bench/voice.py                       # all engines, all voices
     .venv/bin/python bench/voice.py --engines whisper --voices slt --limit 20
     .venv/bin/python bench/voice.py --dev 60              # + 60 crowd-sourced requests (SLURP/CLINC150)
+    .venv/bin/python bench/voice.py --room                # noisy rooms: per engine and SNR, wake
+                                                          # words, Piper (bench/voice_room.py)
+    .venv/bin/python bench/voice.py --room --engines hybrid --wakes micro --limit 20 --fa-minutes 15
 
 Latency: "decode" is utterance closed -> text (the engine's time); "end of speech -> text" adds
 the VAD hang-over `[speech] silence_s` (default 0.8 s) that decides the speaker has finished.
@@ -257,13 +260,42 @@ def main() -> int:
     ap.add_argument("--voices", default="slt,rms,espeak")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N commands")
     ap.add_argument("--dev", type=int, default=0, help="add N random dev-set requests (flite slt)")
-    ap.add_argument("--silence-s", type=float, default=0.8, help="VAD hang-over added to latency")
+    ap.add_argument("--silence-s", type=float, default=0.6,
+                    help="VAD hang-over ([speech] silence_s) added to latency")
     ap.add_argument("--json", help="also write all figures to this file")
     ap.add_argument("--wake", action="store_true", help="also measure the wake word spotter")
     ap.add_argument("--worker", nargs=2, metavar=("ENGINE", "MANIFEST"), help=argparse.SUPPRESS)
+    ap.add_argument("--room", action="store_true",
+                    help="noisy-room run: reverb + noise at --snrs through `listen`, wake words, Piper")
+    ap.add_argument("--snrs", default="clean,20,10,5", help="--room: SNRs in dB ('clean' = reverb only)")
+    ap.add_argument("--noises", default="pink,babble", help="--room: noises, alternating per command")
+    ap.add_argument("--wakes", default="micro,openwakeword,pocketsphinx", help="--room: wake engines")
+    ap.add_argument("--fa-minutes", type=float, default=60.0,
+                    help="--room: minutes of non-wake speech streamed per wake engine for false accepts")
+    ap.add_argument("--room-worker", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--wake-worker", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         worker(*args.worker)
+        return 0
+    if args.room_worker or args.wake_worker:
+        from bench import voice_room
+
+        if args.room_worker:
+            voice_room.stt_worker(*args.room_worker)
+        else:
+            voice_room.wake_worker(*args.wake_worker)
+        return 0
+    if args.room:
+        from bench import voice_room
+
+        engines = [e for e in args.engines.split(",") if e]
+        if args.engines == ",".join(ENGINES):
+            engines = ["whisper", "whisper-prompt", "hybrid", "pocketsphinx"]
+        commands = COMMANDS[: args.limit] if args.limit else COMMANDS
+        voice_room.run(commands, engines, [w for w in args.wakes.split(",") if w],
+                       [s for s in args.snrs.split(",") if s], [n for n in args.noises.split(",") if n],
+                       args.fa_minutes, args.silence_s, args.json)
         return 0
 
     commands = COMMANDS[: args.limit] if args.limit else COMMANDS

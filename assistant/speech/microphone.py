@@ -1,4 +1,4 @@
-"""The microphone: sounddevice capture -> VAD -> wake word -> speech-to-text -> on_text.
+"""The microphone: sounddevice capture -> wake word -> VAD -> speech-to-text -> on_text.
 
 Why a thread with its own retry loop: a device-less box, an unplugged USB microphone or a
 missing PortAudio must never stop the daemon from serving MQTT and firing reminders. Capture
@@ -23,12 +23,11 @@ import numpy as np
 from assistant.config import Config
 from assistant.speech.audio import RATE, float_to_pcm, resample
 from assistant.speech.stt import SpeechToText
-from assistant.speech.vad import Segmenter, has_speech
-from assistant.speech.wakeword import WakeWord, strip_wake_text
+from assistant.speech.voicepath import Heard, VoicePath
+from assistant.speech.wakeword import WakeDetector, make_wake_detector, wake_words
 
 log = logging.getLogger("assistant.speech")
 
-FOLLOW_UP_S = 6.0  # after a bare "hey assistant", the next utterance within this is the command
 STALL_S = 3.0  # a stream that delivers nothing for this long is treated as gone
 
 
@@ -68,7 +67,7 @@ class Listener:
     """Listens on the configured microphone and calls on_text(text, site) per command."""
 
     def __init__(self, cfg: Config, stt: SpeechToText, on_text: Callable[[str, str], None],
-                 site: str) -> None:
+                 site: str, wake: WakeDetector | None = None) -> None:
         sp = cfg.speech
         self.cfg = cfg
         self.stt = stt
@@ -77,12 +76,10 @@ class Listener:
         self.device = sp.device
         self.rate = sp.sample_rate
         self.retry_s = float(getattr(sp, "retry_s", 10.0))
-        self.segmenter = Segmenter(sp.vad_aggressiveness, sp.silence_s, sp.max_utterance_s)
-        self.wake_phrase = sp.wake_word.strip()
-        self.wake = WakeWord(self.wake_phrase, sp.wake_threshold) if self.wake_phrase else None
+        self.wake_names = wake_words(cfg)
+        self.wake = wake if wake is not None else make_wake_detector(cfg)
+        self.path = VoicePath(cfg, stt, self.wake, self._heard)
         self._stop = threading.Event()
-        self._ptt = threading.Event()
-        self._armed_until = 0.0
         self._thread: threading.Thread | None = None
         self._last_error = ""
         self.error: str | None = None  # the current device problem, for status/doctor
@@ -104,7 +101,7 @@ class Listener:
 
     def push_to_talk(self) -> None:
         """The next utterance is a command even without the wake word (MQTT push-to-talk)."""
-        self._ptt.set()
+        self.path.push_to_talk()
 
     @property
     def running(self) -> bool:
@@ -151,11 +148,13 @@ class Listener:
             except queue.Full:
                 self.dropped_blocks += 1
 
-        self.segmenter.reset()
+        if self.wake is not None:
+            self.wake.reset()
         stream = self._open_stream(sd, spec, name, default_rate, callback)
         with stream:
             log.info("listening on %r at %d Hz%s", name, self.rate,
-                     f", wake word {self.wake_phrase!r}" if self.wake else ", always listening")
+                     f", wake word {' / '.join(self.wake_names)} ({self.wake.engine})"
+                     if self.wake else ", always listening")
             if self._last_error:
                 log.info("microphone back after: %s", self._last_error)
             self._last_error = ""
@@ -197,48 +196,15 @@ class Listener:
 
     # -- the voice path (also used directly with real audio by tests and benches) ------------
     def feed(self, pcm16k: bytes) -> None:
-        """Push 16 kHz mono s16le audio through VAD -> wake word -> STT -> on_text."""
-        for utt in self.segmenter.feed(pcm16k):
-            self.handle_utterance(utt)
+        """Push 16 kHz mono s16le audio through wake word -> VAD -> STT -> on_text."""
+        self.path.feed(pcm16k)
 
     def flush(self) -> None:
-        utt = self.segmenter.flush()
-        if utt is not None:
-            self.handle_utterance(utt)
+        self.path.flush()
 
-    def handle_utterance(self, utt: bytes) -> str | None:
-        """One finished utterance: returns the text passed on, or None when it was ignored."""
-        command = utt
-        woke_here = False
-        now = time.monotonic()
-        if self.wake is not None and not self._ptt.is_set() and now > self._armed_until:
-            end = self.wake.find(utt)
-            if end is None:
-                log.debug("utterance without the wake word ignored")
-                return None
-            command = utt[end:]
-            woke_here = True
-            if not has_speech(command):
-                self._armed_until = now + FOLLOW_UP_S  # "hey assistant" ... pause ... command
-                log.info("wake word heard on %s; listening for the command", self.site)
-                return None
-        self._ptt.clear()
-        self._armed_until = 0.0
-        try:
-            text = self.stt.transcribe(command)
-        except Exception:
-            log.exception("speech-to-text failed on an utterance; skipped")
-            return None
-        if woke_here:
-            text = strip_wake_text(text, self.wake_phrase)
-        if not text:
-            return None
+    def _heard(self, heard: Heard) -> None:
         self.utterances += 1
-        try:
-            self.on_text(text, self.site)
-        except Exception:
-            log.exception("handling %r failed", text)
-        return text
+        self.on_text(heard.text, self.site)
 
 
 __all__ = ["DeviceError", "Listener", "find_input", "open_sounddevice"]

