@@ -9,15 +9,13 @@ Two lanes:
 
 from __future__ import annotations
 
-import os
-import re
-
-import pytest
-
 import atexit
 import os
+import re
 import shutil
 import tempfile
+
+import pytest
 
 from assistant import privacy
 

@@ -149,7 +149,7 @@ def test_shipped_distilled_variant_quality() -> None:
     try:
         m = verify_model(ROOT / "models", "l1d-int8")
     except export.ModelError:
-        pytest.skip("models/l1d-int8 not exported (CI exports the default variant only)")
+        pytest.skip("models/l1d-int8 is optional and absent (setup builds only the default variant)")
     if m["recipe"] != export.recipe(PRODUCT_L1D, m["source"]["version"]):
         pytest.skip("models/l1d-int8 was made by another recipe")
     assert m["accuracy"] >= 0.9 and m["oos_recall"] >= 0.9

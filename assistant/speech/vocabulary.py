@@ -38,7 +38,10 @@ def free_form_anchors() -> frozenset[str]:
     from assistant.nlu.training import OOS_FILE, sentence_files
 
     sset = read_files([f for f in sentence_files() if f != OOS_FILE])
-    words = lambda text: set(re.findall(r"[a-z']+", text.lower()))
+
+    def words(text: str) -> set[str]:
+        return set(re.findall(r"[a-z']+", text.lower()))
+
     fixed: set[str] = set()
     for t in sset.templates:
         fixed |= words(re.sub(r"\{[a-z_]+\}", " ", t.text))
@@ -53,7 +56,10 @@ def free_form_anchors() -> frozenset[str]:
 def intent_examples() -> list[str]:
     """One typical example sentence per intent, about seven words (a prompt for Whisper)."""
     best: dict[str, str] = {}
-    fit = lambda s: abs(len(s.split()) - 7)
+
+    def fit(s: str) -> int:
+        return abs(len(s.split()) - 7)
+
     for sentence, intent, _src in _rows(PER_TEMPLATE):
         if intent not in best or fit(sentence) < fit(best[intent]):
             best[intent] = sentence

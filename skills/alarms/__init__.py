@@ -58,10 +58,16 @@ class Alarms(ScheduledSkill):
             gap = (datetime.fromisoformat(nxt[1]) - datetime.fromisoformat(nxt[0])).total_seconds()
             limit = ctx.cfg.scheduler.alarm_min_interval_s
             if gap < limit:
-                msg = (f"An alarm can repeat at most every {phrasing.duration(limit)}; "
-                       "for something more frequent, use a reminder or a timer.")
-                return Response(msg, ok=False, error=f"alarm repeats every {gap:g} s; the "
-                                f"minimum is {limit} s ([scheduler] alarm_min_interval_s)")
+                msg = (
+                    f"An alarm can repeat at most every {phrasing.duration(limit)}; "
+                    "for something more frequent, use a reminder or a timer."
+                )
+                return Response(
+                    msg,
+                    ok=False,
+                    error=f"alarm repeats every {gap:g} s; the "
+                    f"minimum is {limit} s ([scheduler] alarm_min_interval_s)",
+                )
         return super().create(ctx, slots)
 
     def on_stop(self, ctx: Context, parsed: ParseResult) -> Response:
