@@ -75,17 +75,20 @@ class ShoppingList:
                 return
             rows = db.execute(f"SELECT text, done FROM {LEGACY_TABLE} ORDER BY created_ts"
                               ).fetchall()
+            texts = [(" ".join(text[:MAX_ITEM].split()), bool(d)) for text, d in rows]
             try:
-                self.list.add(text[:MAX_ITEM] for text, _ in rows)
+                added, _ = self.list.add(text for text, _ in texts)
             except ValueError as exc:
                 log.warning("the web page's former shopping table (%d items) stays apart: %s",
                             len(rows), exc)
                 return
-            done = {text.lower() for text, d in rows if d}
+            # Checked off there and not on the voice list: checked off. Needed by either: needed.
+            new = {a.lower() for a in added}
+            done = ({t.lower() for t, d in texts if d} - {t.lower() for t, d in texts if not d}) & new
             for e in self.list.entries():
                 if e.text.lower() in done:
                     self.list.set_done(e.id, True)
-            self.store._write(lambda: db.execute(f"DROP TABLE {LEGACY_TABLE}"))
+            db[LEGACY_TABLE].drop()
         log.info("moved %d items of the web page's former shopping table onto the shared "
                  "shopping list", len(rows))
 
