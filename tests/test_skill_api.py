@@ -270,7 +270,10 @@ def test_shopping_list_adds_once_reads_back_removes_and_publishes(assistant_for)
     assert r.speech == "I added bread to your shopping list. Eggs is already on it."
     r = say(a, "what's on my shopping list")
     assert r.speech == "You have 3 items on your shopping list: milk, eggs and bread."
-    assert shared[-1] == ("shopping_list", {"items": ["milk", "eggs", "bread"], "count": 3, "done": []})
+    assert shared[-1] == (
+        "shopping_list",
+        {"items": ["milk", "eggs", "bread"], "count": 3, "done": []},
+    )
     r = say(a, "remove milk from my shopping list")
     assert r.ok and r.speech == "I removed milk from your shopping list."
     r = say(a, "add to my shopping list")

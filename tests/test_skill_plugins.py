@@ -210,8 +210,11 @@ def test_shopping_list_over_say_and_mqtt(
     d.wait_ready()
     p = probe_factory(mosquitto, subscribe=["assistant/shopping_list", "assistant/+/reply"])
     msg = p.expect(lambda m: m.topic == "assistant/shopping_list", timeout=30)
-    assert msg.retain and json.loads(msg.payload) == {"items": ["milk", "eggs"], "count": 2,
-                                                            "done": []}
+    assert msg.retain and json.loads(msg.payload) == {
+        "items": ["milk", "eggs"],
+        "count": 2,
+        "done": [],
+    }
     p.publish(
         "assistant/default/command",
         json.dumps({"text": "remove milk from my shopping list", "id": "s1"}),

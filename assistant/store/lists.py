@@ -101,8 +101,7 @@ class NamedList:
         """The retained JSON: {"items": still needed, "count": how many, "done": checked off}."""
         entries = self.entries()
         needed = [e.text for e in entries if not e.done]
-        return {"items": needed, "count": len(needed),
-                "done": [e.text for e in entries if e.done]}
+        return {"items": needed, "count": len(needed), "done": [e.text for e in entries if e.done]}
 
     # -- changes --------------------------------------------------------------------------
     def add(self, items: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -153,9 +152,12 @@ class NamedList:
             if entry is None:
                 return None
             if entry.done != done:
-                self.store._write(lambda: self.store.db.execute(
-                    "UPDATE list_items SET done = ? WHERE list = ? AND key = ?",
-                    [int(done), self.name, entry.text.lower()]))
+                self.store._write(
+                    lambda: self.store.db.execute(
+                        "UPDATE list_items SET done = ? WHERE list = ? AND key = ?",
+                        [int(done), self.name, entry.text.lower()],
+                    )
+                )
         return Entry(entry.id, entry.text, done, entry.added_ts)
 
     def remove(self, items: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -190,5 +192,4 @@ class NamedList:
         return self.store._write(run)
 
 
-__all__ = ["MAX_ITEM", "MAX_ITEMS", "SHOPPING", "SHOPPING_TOPIC", "Entry", "NamedList",
-           "item_id"]
+__all__ = ["MAX_ITEM", "MAX_ITEMS", "SHOPPING", "SHOPPING_TOPIC", "Entry", "NamedList", "item_id"]
