@@ -237,8 +237,9 @@ def shopping_remove(request: Request, item_id: str) -> dict[str, Any]:
             description="`item.added`, `item.changed`, `item.removed`, `fired` (the MQTT event "
                         "object plus `site`), `tick` (running timers, every second), "
                         "`shopping.changed` (the shopping list changed, by voice or here: "
-                        "`{items, count, done}`, as on MQTT `{root}/shopping_list`); `overflow` before a client that fell behind is "
-                        "dropped.", response_class=StreamingResponse)
+                        "`{items, count, done}`, as on MQTT `{root}/shopping_list`); "
+                        "`overflow` before a client that fell behind is dropped.",
+            response_class=StreamingResponse)
 async def events(request: Request) -> Any:
     hub = ctx_of(request).hub
     client = hub.subscribe()
