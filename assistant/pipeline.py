@@ -141,6 +141,10 @@ class Assistant:
             except Exception:
                 log.exception("state listener %r failed for %s", listener, subtopic)
 
+    def share(self, subtopic: str, payload: Any) -> None:
+        """Publish retained state from outside a skill handler (the web page's shopping list)."""
+        self._share(subtopic, payload)
+
     def stop(self) -> None:
         self._stopping.set()
         for state in self.dialogues.all():

@@ -263,14 +263,17 @@ def test_shopping_list_adds_once_reads_back_removes_and_publishes(assistant_for)
     shared = []
     a.add_state_listener(lambda topic, payload: shared.append((topic, payload)))
     a.start()
-    assert shared[-1] == ("shopping_list", {"items": [], "count": 0})
+    assert shared[-1] == ("shopping_list", {"items": [], "count": 0, "done": []})
     r = say(a, "add milk and eggs to my shopping list")
     assert r.ok and r.speech == "I added milk and eggs to your shopping list."
     r = say(a, "put eggs and bread on the shopping list")
     assert r.speech == "I added bread to your shopping list. Eggs is already on it."
     r = say(a, "what's on my shopping list")
     assert r.speech == "You have 3 items on your shopping list: milk, eggs and bread."
-    assert shared[-1] == ("shopping_list", {"items": ["milk", "eggs", "bread"], "count": 3})
+    assert shared[-1] == (
+        "shopping_list",
+        {"items": ["milk", "eggs", "bread"], "count": 3, "done": []},
+    )
     r = say(a, "remove milk from my shopping list")
     assert r.ok and r.speech == "I removed milk from your shopping list."
     r = say(a, "add to my shopping list")

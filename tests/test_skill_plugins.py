@@ -210,7 +210,11 @@ def test_shopping_list_over_say_and_mqtt(
     d.wait_ready()
     p = probe_factory(mosquitto, subscribe=["assistant/shopping_list", "assistant/+/reply"])
     msg = p.expect(lambda m: m.topic == "assistant/shopping_list", timeout=30)
-    assert msg.retain and json.loads(msg.payload) == {"items": ["milk", "eggs"], "count": 2}
+    assert msg.retain and json.loads(msg.payload) == {
+        "items": ["milk", "eggs"],
+        "count": 2,
+        "done": [],
+    }
     p.publish(
         "assistant/default/command",
         json.dumps({"text": "remove milk from my shopping list", "id": "s1"}),
@@ -218,5 +222,5 @@ def test_shopping_list_over_say_and_mqtt(
     reply = json.loads(p.expect(lambda m: m.topic == "assistant/default/reply", timeout=30).payload)
     assert reply["ok"] and reply["intent"] == "shopping_list.remove", reply
     msg = p.expect(lambda m: m.topic == "assistant/shopping_list", timeout=30)
-    assert json.loads(msg.payload) == {"items": ["eggs"], "count": 1}
+    assert json.loads(msg.payload) == {"items": ["eggs"], "count": 1, "done": []}
     assert d.terminate()[0] == 0

@@ -4,5 +4,5 @@ One module per job: `service` runs uvicorn beside the daemon, `app` wires the Fa
 application, `api` and `pages` are the routes, `items` the reads and edits they share,
 `security` the token/CSRF/limits guard, `events` the server-sent event hub, `ics` the
 calendar feed, `charts` the server-side SVG, `metrics` request timings, and `shopping`
-the one adapter to the shopping list's table.
+the one adapter to the shopping list the voice skill keeps (`store.lists`).
 """

@@ -203,15 +203,16 @@ def shopping_list(request: Request) -> dict[str, Any]:
 
 
 @router.post("/api/shopping_list", response_model=ShoppingItem, status_code=201,
-             tags=["shopping list"])
-def shopping_add(request: Request, body: ShoppingIn) -> dict[str, Any]:
+             tags=["shopping list"], summary="Add an item (201), or un-check one already there "
+             "(200)", responses={200: {"model": ShoppingItem,
+                                       "description": "The item was already on the list"}})
+def shopping_add(request: Request, body: ShoppingIn) -> Any:
     ctx = ctx_of(request)
     try:
-        item = ctx.shopping.add(body.text)
+        item, new = ctx.shopping.add(body.text)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    ctx.hub.publish_threadsafe("shopping.changed", item)
-    return item
+    return item if new else JSONResponse(item, 200)  # already there (now not checked off)
 
 
 @router.patch("/api/shopping_list/{item_id}", response_model=ShoppingItem,
@@ -221,7 +222,6 @@ def shopping_check(request: Request, item_id: str, body: ShoppingPatch) -> dict[
     item = ctx.shopping.set_done(item_id, body.done)
     if item is None:
         raise HTTPException(404, f"no shopping-list item {item_id!r}")
-    ctx.hub.publish_threadsafe("shopping.changed", item)
     return item
 
 
@@ -230,15 +230,16 @@ def shopping_remove(request: Request, item_id: str) -> dict[str, Any]:
     ctx = ctx_of(request)
     if not ctx.shopping.remove(item_id):
         raise HTTPException(404, f"no shopping-list item {item_id!r}")
-    ctx.hub.publish_threadsafe("shopping.changed", {"id": item_id, "removed": True})
     return {"ok": True}
 
 
 @router.get("/api/events", tags=["events"], summary="Server-sent events",
             description="`item.added`, `item.changed`, `item.removed`, `fired` (the MQTT event "
                         "object plus `site`), `tick` (running timers, every second), "
-                        "`shopping.changed`; `overflow` before a client that fell behind is "
-                        "dropped.", response_class=StreamingResponse)
+                        "`shopping.changed` (the shopping list changed, by voice or here: "
+                        "`{items, count, done}`, as on MQTT `{root}/shopping_list`); "
+                        "`overflow` before a client that fell behind is dropped.",
+            response_class=StreamingResponse)
 async def events(request: Request) -> Any:
     hub = ctx_of(request).hub
     client = hub.subscribe()

@@ -141,5 +141,5 @@ def make_context(cfg: Config, assistant: Any, token: str | None,
     hub = EventHub(assistant.store, item_json, buffer=cfg.http.event_buffer,
                    max_clients=cfg.http.max_event_clients)
     return HttpContext(cfg=cfg, assistant=assistant, auth=Auth(token), hub=hub,
-                       shopping=ShoppingList(cfg.db_path), requests=RequestLog(),
+                       shopping=ShoppingList(assistant), requests=RequestLog(),
                        stats=stats or assistant.stats)

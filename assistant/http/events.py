@@ -19,6 +19,7 @@ from typing import Any
 
 from assistant.events import Event
 from assistant.store.db import Item, Store
+from assistant.store.lists import SHOPPING_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,11 @@ class EventHub:
 
     def on_change(self) -> None:
         self._dirty = True
+
+    def on_state(self, subtopic: str, payload: Any) -> None:
+        """A skill's retained state: the shopping list, changed by voice or by the page."""
+        if subtopic == SHOPPING_TOPIC:
+            self.publish_threadsafe("shopping.changed", payload)
 
     def publish_threadsafe(self, kind: str, data: dict[str, Any]) -> None:
         if self._loop is not None and not self._loop.is_closed():

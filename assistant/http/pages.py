@@ -28,6 +28,7 @@ from assistant.http.items import (
     update_item,
 )
 from assistant.http.security import CSRF_COOKIE, SESSION_COOKIE
+from assistant.http.shopping import MAX_TEXT as SHOPPING_MAX
 from assistant.store.db import ItemConflict
 
 router = APIRouter(include_in_schema=False)
@@ -246,7 +247,8 @@ def week(request: Request, week: str | None = None) -> HTMLResponse:
 # -- shopping list ---------------------------------------------------------------------
 @router.get("/shopping", response_class=HTMLResponse)
 def shopping(request: Request) -> HTMLResponse:
-    return render(request, "shopping.html", items=ctx_of(request).shopping.items())
+    return render(request, "shopping.html", items=ctx_of(request).shopping.items(),
+                  max_text=SHOPPING_MAX)
 
 
 @router.post("/shopping")
@@ -256,12 +258,11 @@ async def shopping_add(request: Request) -> Response:
     except Refused:
         return csrf_failed(request)
     ctx = ctx_of(request)
-    try:
-        item = ctx.shopping.add(form.get("text", ""))
+    try:  # off the event loop: the store may be busy with a voice request
+        item, new = await asyncio.to_thread(ctx.shopping.add, form.get("text", ""))
     except ValueError as exc:
         return back("/shopping", error=str(exc).capitalize() + ".")
-    ctx.hub.publish_threadsafe("shopping.changed", item)
-    return back("/shopping", notice=f"Added {item['text']}.")
+    return back("/shopping", notice=f"{'Added' if new else 'Already on the list:'} {item['text']}.")
 
 
 @router.post("/shopping/{item_id}")
@@ -272,14 +273,12 @@ async def shopping_change(request: Request, item_id: str) -> Response:
         return csrf_failed(request)
     ctx = ctx_of(request)
     if form.get("action") == "remove":
-        if not ctx.shopping.remove(item_id):
+        if not await asyncio.to_thread(ctx.shopping.remove, item_id):
             return not_found(request)
-        ctx.hub.publish_threadsafe("shopping.changed", {"id": item_id, "removed": True})
         return back("/shopping", notice="Removed.")
-    item = ctx.shopping.set_done(item_id, form.get("done") == "1")
+    item = await asyncio.to_thread(ctx.shopping.set_done, item_id, form.get("done") == "1")
     if item is None:
         return not_found(request)
-    ctx.hub.publish_threadsafe("shopping.changed", item)
     return back("/shopping", notice=("Got " if item["done"] else "Still need ") + item["text"] + ".")
 
 

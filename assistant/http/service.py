@@ -32,9 +32,10 @@ class HttpService:
         self.cfg, self.token = cfg, token
         self.host, self.port = check_bind(cfg, token)
         self.ctx = make_context(cfg, assistant, token, stats)
-        self._listeners = (self.ctx.hub.on_fire, self.ctx.hub.on_change)
+        self._listeners = (self.ctx.hub.on_fire, self.ctx.hub.on_change, self.ctx.hub.on_state)
         assistant.listeners.append(self.ctx.hub.on_fire)
         assistant.change_listeners.append(self.ctx.hub.on_change)
+        assistant.add_state_listener(self.ctx.hub.on_state)  # the shopping list, both sides
         self.server = uvicorn.Server(uvicorn.Config(
             create_app(self.ctx), host=self.host, port=self.port, log_config=None, log_level="warning",
             access_log=False, lifespan="on", timeout_graceful_shutdown=2,
@@ -75,11 +76,11 @@ class HttpService:
         if self.thread is not None:
             self.thread.join(5)
         self._detach()
-        self.ctx.shopping.close()
 
     def _detach(self) -> None:
         a = self.ctx.assistant
-        for lst, fn in ((a.listeners, self._listeners[0]), (a.change_listeners, self._listeners[1])):
+        for lst, fn in ((a.listeners, self._listeners[0]), (a.change_listeners, self._listeners[1]),
+                        (a.state_listeners, self._listeners[2])):
             if fn in lst:
                 lst.remove(fn)
 

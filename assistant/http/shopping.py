@@ -1,74 +1,97 @@
 """The one adapter between the web page and the shopping list.
 
-The shopping-list skill (issue 12) owns the list and its store API; until it lands this
-adapter keeps the list in a `shopping_list` table of the same SQLite file, through its
-own connection (WAL lets it share the file with the daemon's store). Repoint these four
-methods at the skill's store API and nothing else in assistant/http changes.
+The list is the shopping_list skill's (`NamedList(store, SHOPPING)` in the daemon's own
+store): what is added by voice shows on the page, what is checked off on the page is not
+read back by voice. Every change made here is published the way the skill publishes its
+own, as the retained skill state `shopping_list` (`Assistant.share`), which the daemon fans
+out to MQTT and to the page's event stream (`shopping.changed`). The change and the
+publication happen under the store's lock, so the last state published is the last one
+written, whichever side wrote it.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-import time
-import uuid
-from pathlib import Path
+import logging
+from collections.abc import Callable
 from typing import Any
 
-MAX_TEXT = 200
+from assistant.store.lists import MAX_ITEM, SHOPPING, SHOPPING_TOPIC, Entry, NamedList
+
+log = logging.getLogger(__name__)
+MAX_TEXT = MAX_ITEM
+LEGACY_TABLE = "shopping_list"  # the web page's own table before the list was shared
 
 
 class ShoppingList:
-    def __init__(self, db_path: Path) -> None:
-        self._conn = sqlite3.connect(str(db_path), check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA busy_timeout = 5000")
-        self._lock = threading.Lock()
-        with self._lock, self._conn:
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS shopping_list (id TEXT PRIMARY KEY, text TEXT NOT NULL,"
-                " done INTEGER NOT NULL DEFAULT 0, created_ts REAL, updated_ts REAL)")
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+    def __init__(self, assistant: Any) -> None:
+        self.store = assistant.store
+        self._share: Callable[[str, Any], None] = assistant.share
+        self.list = NamedList(self.store, SHOPPING)
+        if not self.store.readonly:
+            self._adopt_legacy_table()
 
     def items(self) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT * FROM shopping_list ORDER BY done, created_ts").fetchall()
-        return [_json(r) for r in rows]
+        """Still needed first, then checked off; each in the order added."""
+        entries = self.list.entries()
+        return [_json(e) for e in sorted(entries, key=lambda e: e.done)]
 
-    def add(self, text: str) -> dict[str, Any]:
+    def add(self, text: str) -> tuple[dict[str, Any], bool]:
+        """(the item, whether it is new). An item already there is returned (and un-checked)."""
         text = " ".join(text.split())
         if not text:
             raise ValueError("the item is empty")
         if len(text) > MAX_TEXT:
             raise ValueError(f"an item is at most {MAX_TEXT} characters")
-        now = time.time()
-        row = {"id": uuid.uuid4().hex[:12], "text": text, "done": 0, "created_ts": now,
-               "updated_ts": now}
-        with self._lock, self._conn:
-            self._conn.execute("INSERT INTO shopping_list VALUES (:id, :text, :done, "
-                               ":created_ts, :updated_ts)", row)
-        return _json(row)
+        with self.store.transaction():
+            before = {e.text.lower() for e in self.list.entries()}
+            added, _ = self.list.add([text])
+            entry = next(e for e in self.list.entries() if e.text.lower() == text.lower())
+            if added:
+                self._publish()
+        return _json(entry), text.lower() not in before
 
     def set_done(self, item_id: str, done: bool) -> dict[str, Any] | None:
-        with self._lock, self._conn:
-            cur = self._conn.execute("UPDATE shopping_list SET done = ?, updated_ts = ? "
-                                     "WHERE id = ?", [int(done), time.time(), item_id])
-            if not cur.rowcount:
-                return None
-            row = self._conn.execute("SELECT * FROM shopping_list WHERE id = ?",
-                                     [item_id]).fetchone()
-        return _json(row)
+        with self.store.transaction():
+            entry = self.list.set_done(item_id, done)
+            if entry is not None:
+                self._publish()
+        return _json(entry) if entry else None
 
     def remove(self, item_id: str) -> bool:
-        with self._lock, self._conn:
-            return self._conn.execute("DELETE FROM shopping_list WHERE id = ?",
-                                      [item_id]).rowcount > 0
+        with self.store.transaction():
+            gone = self.list.remove_id(item_id)
+            if gone:
+                self._publish()
+        return gone
+
+    def _publish(self) -> None:
+        self._share(SHOPPING_TOPIC, self.list.state())
+
+    def _adopt_legacy_table(self) -> None:
+        """Move the items of the page's former own table onto the shared list, once."""
+        db = self.store.db
+        with self.store.transaction():
+            if not db[LEGACY_TABLE].exists():
+                return
+            rows = db.execute(f"SELECT text, done FROM {LEGACY_TABLE} ORDER BY created_ts"
+                              ).fetchall()
+            texts = [(" ".join(text[:MAX_ITEM].split()), bool(d)) for text, d in rows]
+            try:
+                added, _ = self.list.add(text for text, _ in texts)
+            except ValueError as exc:
+                log.warning("the web page's former shopping table (%d items) stays apart: %s",
+                            len(rows), exc)
+                return
+            # Checked off there and not on the voice list: checked off. Needed by either: needed.
+            new = {a.lower() for a in added}
+            done = ({t.lower() for t, d in texts if d} - {t.lower() for t, d in texts if not d}) & new
+            for e in self.list.entries():
+                if e.text.lower() in done:
+                    self.list.set_done(e.id, True)
+            db[LEGACY_TABLE].drop()
+        log.info("moved %d items of the web page's former shopping table onto the shared "
+                 "shopping list", len(rows))
 
 
-def _json(row: Any) -> dict[str, Any]:
-    return {"id": row["id"], "text": row["text"], "done": bool(row["done"]),
-            "added": row["created_ts"]}
+def _json(e: Entry) -> dict[str, Any]:
+    return {"id": e.id, "text": e.text, "done": e.done, "added": e.added_ts}

@@ -2,8 +2,14 @@
 
 Written only against the public skill API (`assistant.skill`, `assistant.store.lists`,
 `assistant.phrasing`): the proof that a skill needs no change in the core. The items live
-in the assistant's SQLite store; every change is published retained on MQTT as JSON on
-`{root}/shopping_list`: {"items": ["milk", "eggs"], "count": 2}.
+in the assistant's SQLite store and are the same list the web page shows and edits
+(`assistant.store.lists.SHOPPING`); every change, from either side, is published retained
+on MQTT as JSON on `{root}/shopping_list`: {"items": ["milk", "eggs"], "count": 2,
+"done": ["bread"]}.
+
+Items checked off on the web page stay there, ticked, until removed: "what's on my
+shopping list" reads only the items still needed; adding an item that is checked off puts
+it back (un-checks it); "remove milk" and "clear" remove checked-off items too.
 """
 
 from __future__ import annotations
@@ -13,10 +19,10 @@ import re
 from assistant import phrasing
 from assistant.events import ParseResult
 from assistant.skill import Context, FollowUp, Response, Skill
-from assistant.store.lists import MAX_ITEM, NamedList
+from assistant.store.lists import MAX_ITEM, SHOPPING, SHOPPING_TOPIC, NamedList
 
-LIST = "shopping"
-TOPIC = "shopping_list"  # -> {root}/shopping_list
+LIST = SHOPPING
+TOPIC = SHOPPING_TOPIC  # -> {root}/shopping_list
 
 SKILL = Skill("shopping_list")
 
@@ -59,8 +65,7 @@ def items_in(text: str) -> list[str]:
 
 
 def _share(ctx: Context, shopping: NamedList) -> None:
-    items = shopping.items()
-    ctx.share(TOPIC, {"items": items, "count": len(items)})
+    ctx.share(TOPIC, shopping.state())
 
 
 def _on_list(n: int) -> str:
@@ -126,7 +131,7 @@ def read_back(ctx: Context, parsed: ParseResult) -> Response:
 
 @SKILL.intent("shopping_list.clear")
 def clear(ctx: Context, parsed: ParseResult) -> Response:
-    n = len(NamedList(ctx.store, LIST).items())
+    n = len(NamedList(ctx.store, LIST).entries())  # checked-off items go too
     if not n:
         return Response("Your shopping list is already empty.")
 
