@@ -381,7 +381,7 @@ def cmd_reminders(args: argparse.Namespace) -> int:
 
 # -- status ---------------------------------------------------------------------------------
 def cmd_status(args: argparse.Namespace) -> int:
-    from assistant.daemon import status_path
+    from assistant.control import status_path
     from assistant.pipeline import collect_stats
     from assistant.store.db import Store
 

@@ -20,6 +20,11 @@ from typing import Any
 from assistant.config import Config
 from assistant.errors import AssistantError
 
+
+def status_path(cfg: Config) -> Path:
+    """The running daemon's status file (pid, figures), next to its database."""
+    return cfg.db_path.parent / "status.json"
+
 RELOAD_FILE = "reload.json"
 
 
@@ -52,7 +57,6 @@ def write_answer(cfg: Config, ok: bool, detail: str) -> None:
 
 
 def _daemon_pid(cfg: Config) -> int:
-    from assistant.daemon import status_path
 
     path = status_path(cfg)
     try:

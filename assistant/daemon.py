@@ -15,20 +15,16 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from assistant import config as config_mod
 from assistant import sdnotify
 from assistant.config import Config
+from assistant.control import status_path
 from assistant.events import Event, Request
 
 log = logging.getLogger("assistant")
 OUTBOX_KEEP_S = 7 * 86400  # an event the broker never took is kept this long, then dropped
-
-
-def status_path(cfg: Config) -> Path:
-    return cfg.db_path.parent / "status.json"
 
 
 class Daemon:

@@ -107,13 +107,12 @@ def test_no_import_cycles() -> None:
     graph = import_graph()
     assert len(graph) > 60
     assert cycles(graph) == []
-    speech_factory = [
-        "assistant.speech.pocketsphinx_engine",
-        "assistant.speech.stt",
-        "assistant.speech.vosk_engine",
-        "assistant.speech.whisper_engine",
-    ]
-    assert cycles(import_graph(lazy=True)) in ([], [speech_factory])
+    # The speech factories (stt.make_recognizer, tts.make_speaker) import their engines
+    # lazily, and the engines import the factory module's base class: the only cycles
+    # allowed, and only through imports inside functions.
+    for cycle in cycles(import_graph(lazy=True)):
+        assert all(m.startswith("assistant.speech.") for m in cycle), cycle
+        assert {"assistant.speech.stt", "assistant.speech.tts"} & set(cycle), cycle
 
 
 def test_the_core_imports_no_skill() -> None:

@@ -63,6 +63,8 @@ class Scheduler:
         self._armed: float | None = None
         self._arm_lock = threading.Lock()
         self._stopping = False
+        self._wake_id: str | None = None
+        self._wake_seq = 0
         self.missed_after_s = missed_after_s
         self.clock = clock
         self._aps = BackgroundScheduler(
@@ -140,21 +142,29 @@ class Scheduler:
             if not force and self._armed is not None and self._armed <= candidate:
                 return
             self._armed = candidate
+            # A new id for every wake-up, and never a removal of ours: APScheduler removes a
+            # date job once it ran (and its thread dies if the job is gone by then). A wake-up
+            # replaced by an earlier one still runs: it only looks for due items.
+            self._wake_seq += 1
+            self._wake_id = f"wake-{self._wake_seq}"
             run_at = datetime.fromtimestamp(candidate, UTC)
-            self._aps.add_job(self._wake, DateTrigger(run_date=run_at), id="wake",
-                              replace_existing=True)
+            self._aps.add_job(self._wake, DateTrigger(run_date=run_at), args=[self._wake_id],
+                              id=self._wake_id)
 
-    def _wake(self) -> None:
+    def _wake(self, wake_id: str) -> None:
         with self._arm_lock:
-            self._armed = None
+            current = wake_id == self._wake_id
+            if current:
+                self._armed = None
         claimed = self.process_due()
-        # A wake-up that found nothing due (an injected clock behind the wall clock, an item
-        # cancelled meanwhile) must not re-arm in the past and spin.
-        self._arm(not_before=None if claimed else time.time() + 0.2)
+        if current:  # only the armed wake-up re-arms: replaced ones must not multiply
+            # One that found nothing due (an injected clock behind the wall clock, an item
+            # cancelled meanwhile) must not re-arm in the past and spin.
+            self._arm(not_before=None if claimed else time.time() + 0.2)
 
     def next_wakeup(self) -> datetime | None:
-        job = self._aps.get_job("wake")
-        return job.next_run_time if job is not None else None
+        job = self._aps.get_job(self._wake_id) if self._wake_id else None
+        return getattr(job, "next_run_time", None) if job is not None else None
 
     # -- firing -----------------------------------------------------------------------
     def process_due(self, now_ts: float | None = None) -> list[tuple[Item, float]]:
