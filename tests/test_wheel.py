@@ -34,16 +34,17 @@ def test_wheel_installs_and_serves_from_a_bundle(tmp_path: Path) -> None:
         pytest.skip("no exported model in models/: run `assistant export-model`")
     src = tmp_path / "src"  # pip wheel writes build/ into the tree: use a clean copy
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
-        ".venv", ".git", "models", "build", "*.egg-info", "__pycache__", ".pytest_cache",
+        ".venv", ".venv-satellite", ".git", "models", "build", "*.egg-info", "__pycache__", ".pytest_cache",
         ".ruff_cache", ".hypothesis", "state"))
     dist = tmp_path / "dist"
     run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", src, "-w", dist, cwd=tmp_path)
     (wheel,) = dist.glob("assistant-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "assistant/cli.py" in names
-    sentences = {n for n in names if n.endswith(".txt") and "sentences" in n}
-    assert any("timers" in n for n in sentences), sorted(names)  # the built-in skills' sentences
-    assert "assistant/nlu/data/out_of_scope.txt" in names
+    sentences = {n for n in names if n.endswith("sentences.yaml")}
+    assert any("/skills/timers/" in n for n in sentences), sorted(names)  # built-in skills
+    assert any("/skills/shopping_list/" in n for n in sentences), sorted(names)
+    assert "assistant/nlu/data/out_of_scope.yaml" in names
 
     bundle = tmp_path / "model.tar.gz"
     run(sys.executable, "-m", "assistant", "export-model", "--bundle", bundle, "--variant",
