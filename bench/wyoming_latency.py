@@ -54,7 +54,7 @@ def start_daemon(folder: Path, port: int, satellites: list[str]) -> subprocess.P
 
     folder.mkdir(parents=True, exist_ok=True)
     cfg = write_config(folder, mqtt={"enabled": False},
-                       speech={"enabled": False, "wake_word": "hey assistant"},
+                       speech={"enabled": False, "wake_word": "hey assistant", "wake_engine": "pocketsphinx"},
                        tts={"engine": "espeak-ng", "wav_dir": str(folder / "spoken")},
                        log={"level": "WARNING"},
                        wyoming={"enabled": True, "uri": f"tcp://127.0.0.1:{port}",

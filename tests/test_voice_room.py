@@ -74,7 +74,7 @@ def test_listen_hears_wake_word_and_commands_at_20_db(tmp_path, listen_config, n
 
 
 def test_non_wake_speech_triggers_nothing(tmp_path, listen_config):
-    sentences = room.non_wake_sentences(12, seed=5)
+    sentences = room.non_wake_sentences(16, seed=5)
     x = np.concatenate([room.room_clip([s], ("piper", "slt", "piper-fast")[k % 3], 10, "babble",
                                        seed=k, lead_s=0.3, tail_s=0.3)
                         for k, s in enumerate(sentences)])

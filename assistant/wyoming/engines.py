@@ -84,22 +84,24 @@ class Engines:
 
     # -- wake word ------------------------------------------------------------------
     def wake(self) -> Any:
-        """A detector with `find(pcm16k) -> byte offset after the wake word, or None`."""
+        """A loaded detector of `[speech] wake_engine` (checks the model at start); every
+        stream gets its own with `new_wake()`, since detectors keep state between chunks."""
         with self._lock:
             if self._wake is None:
-                from assistant.speech import wakeword
-
-                factory = getattr(wakeword, "make_wake_word", None)
-                if factory is not None:
-                    self._wake = factory(self.cfg)
-                else:
-                    self._wake = wakeword.WakeWord(self.cfg.speech.wake_word,
-                                                   self.cfg.speech.wake_threshold)
+                self._wake = self.new_wake()
             return self._wake
+
+    def new_wake(self) -> Any:
+        from assistant.speech.wakeword import make_wake_detector
+
+        return make_wake_detector(self.cfg)
 
     @property
     def wake_phrase(self) -> str:
-        return self.cfg.speech.wake_word
+        from assistant.speech.wakeword import wake_words
+
+        words = wake_words(self.cfg)
+        return words[0] if words else ""
 
     def load(self, stt: bool, tts: bool, wake: bool) -> None:
         """Load what will be needed now, so the first request is not slow; log what fails."""

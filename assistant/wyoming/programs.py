@@ -31,7 +31,6 @@ from wyoming.wake import Detection, NotDetected
 
 from assistant.events import Reply, Request
 from assistant.speech.audio import RATE
-from assistant.speech.vad import has_speech
 from assistant.wyoming.engines import Engines
 
 log = logging.getLogger("assistant.wyoming")
@@ -118,46 +117,43 @@ def wake_model_name(phrase: str) -> str:
 
 
 class WakeStream:
-    """Streaming wake-word search over an utterance-level detector (`find(pcm) -> offset`).
+    """Streaming wake-word search for one client's audio, with its own detector from
+    `[speech] wake_engine` (detectors keep state between chunks, so none is shared).
 
-    Every `step_s` of new audio the last `window_s` seconds are searched (when the VAD hears
-    speech in them); the first hit gives a `detection` with its time in the stream. The
-    windows overlap by `window_s - step_s`, more than a wake phrase lasts, so none is cut in
-    two. Memory: one window.
+    Every chunk goes to the detector as it comes; the first detection gives a `detection`
+    with its time in the stream. The last `window_s` seconds are kept for `tail()`, the start
+    of the command said right after the wake word. Memory: one window.
     """
 
     def __init__(self, engines: Engines, window_s: float = 2.5, step_s: float = 0.75) -> None:
         self.engines = engines
+        self.detector = engines.new_wake()
         self.window = int(window_s * RATE) * 2
-        self.step = int(step_s * RATE) * 2
         self.buf = bytearray()
-        self.pending = 0
         self.offset = 0  # bytes of stream before buf[0]
+        self.total = 0  # bytes of stream fed
         self.detected_at: int | None = None  # stream byte offset just after the wake word
+        self.name: str | None = None
         self.seconds = 0.0
 
     def feed(self, pcm16k: bytes, final: bool = False) -> int | None:
         """Add audio (blocking: runs the detector); the stream offset after the wake word, or None."""
-        if self.detected_at is not None:
+        if self.detected_at is not None or self.detector is None:
             return None
+        start = self.total
+        self.total += len(pcm16k)
         self.buf += pcm16k
-        self.pending += len(pcm16k)
         if len(self.buf) > self.window:
             drop = len(self.buf) - self.window
             del self.buf[:drop]
             self.offset += drop
-        if self.pending < self.step and not final:
-            return None
-        self.pending = 0
-        window = bytes(self.buf)
-        if not has_speech(window, 1):
-            return None  # silence or noise: the detector (~60 ms per second of audio) is skipped
         t0 = time.perf_counter()
-        end = self.engines.wake().find(window)
+        hits = self.detector.process(pcm16k)
         self.seconds += time.perf_counter() - t0
-        if end is None:
+        if not hits:
             return None
-        self.detected_at = self.offset + end
+        self.detected_at = max(0, start + hits[0].end_byte)
+        self.name = hits[0].name
         return self.detected_at
 
     def tail(self) -> bytes:
@@ -168,7 +164,16 @@ class WakeStream:
 
     def detection(self) -> Event:
         ts = (self.detected_at or 0) * 1000 // (RATE * 2)
-        return Detection(name=wake_model_name(self.engines.wake_phrase), timestamp=ts).event()
+        name = wake_model_name(self.name or self.engines.wake_phrase)
+        return Detection(name=name, timestamp=ts).event()
+
+    def close(self) -> None:
+        if self.detector is not None:
+            try:
+                self.detector.close()
+            except Exception:  # noqa: BLE001 - native engines raise their own types
+                log.debug("closing a wake-word detector failed", exc_info=True)
+            self.detector = None
 
     @staticmethod
     def not_detected() -> Event:
