@@ -24,12 +24,25 @@ NO = re.compile(r"^\s*(no|nope|nah|don't|do not|cancel|stop|never ?mind|forget i
 
 
 @dataclass
+class Change:
+    """One change a request made on a site: "create", "cancel", "update", "pause",
+    "resume"; `before` holds the items as they were (None for a create), `after` as
+    stored. `ts` is the assistant's clock, so "undo" works within a few minutes."""
+
+    action: str
+    after: list[Item]
+    before: list[Item] | None
+    ts: float
+
+
+@dataclass
 class SiteState:
     site: str
     follow_up: FollowUp | None = None
     follow_up_ts: float = 0.0
     last_fired: Item | None = None
     last_fired_ts: float = 0.0
+    last_change: Change | None = None  # what "undo" reverts (set by Context.committed)
     ringing: dict[str, Callable[[], None]] = field(default_factory=dict)  # item id -> stop fn
 
     def ask(self, follow_up: FollowUp) -> None:

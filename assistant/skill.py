@@ -40,7 +40,7 @@ from assistant.timeparse.spec import NO_SLOTS, SlotSpec
 
 if TYPE_CHECKING:
     from assistant.config import Config
-    from assistant.dialogue import SiteState
+    from assistant.dialogue import Change, SiteState
     from assistant.scheduling.scheduler import Scheduler
     from assistant.store.db import Item, Store
     from assistant.timeparse import TimeSettings
@@ -102,6 +102,7 @@ class Context:
     settings: TimeSettings
     publish: Callable[[str, Any], None] | None = None  # (subtopic, JSON payload), retained
     _to_schedule: list[Item] = field(default_factory=list)
+    _change: Change | None = None
 
     def save(self, item: Item) -> Item:
         """Store a scheduled item; it is scheduled once the handler's writes are committed,
@@ -118,12 +119,21 @@ class Context:
     def reschedule(self, item: Item) -> None:
         self._to_schedule.append(item)
 
+    def changed(self, action: str, after: list[Item], before: list[Item] | None = None) -> None:
+        """Note what this request changed, for "undo" on this site (kept once committed)."""
+        from assistant.dialogue import Change
+
+        self._change = Change(action, list(after), list(before) if before is not None else None,
+                              self.now.timestamp())
+
     def committed(self) -> None:
         """Called by the pipeline after the handler's writes are committed."""
         if self.scheduler is not None:
             for item in self._to_schedule:
                 self.scheduler.schedule(item)
         self._to_schedule.clear()
+        if self._change is not None:
+            self.state.last_change, self._change = self._change, None
 
     def share(self, subtopic: str, payload: Any) -> None:
         """Publish a skill's state retained on `{root}/{subtopic}` (when MQTT runs)."""
