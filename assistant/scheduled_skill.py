@@ -240,7 +240,7 @@ class ScheduledSkill(Skill):
         return chosen
 
     def last_touched(self, ctx: Context, items: list[Item]) -> Item | None:
-        change = ctx.state.last_change
+        change = ctx.last_change()
         if change is None:
             return None
         ids = {it.id for it in change.after}
@@ -272,6 +272,12 @@ class ScheduledSkill(Skill):
             if slots.get("new_day_only"):  # "move it to Friday": same time of day
                 old = item.due.astimezone(ctx.settings.zone)
                 new = new.replace(hour=old.hour, minute=old.minute, second=old.second)
+            elif slots.get("new_clock_only"):  # "change my alarm to 7:30": keep its day
+                old = item.due.astimezone(ctx.settings.zone)
+                same_day = datetime.combine(old.date(), new.timetz().replace(tzinfo=None),
+                                            ctx.settings.zone)
+                if same_day > ctx.now:
+                    new = same_day
             due_ts = new.timestamp()
         name = slots.get("new_subject")
         rename = {"label": name} if name and self.kind == "alarm" else {"subject": name}

@@ -102,7 +102,6 @@ class Context:
     settings: TimeSettings
     publish: Callable[[str, Any], None] | None = None  # (subtopic, JSON payload), retained
     _to_schedule: list[Item] = field(default_factory=list)
-    _change: Change | None = None
 
     def save(self, item: Item) -> Item:
         """Store a scheduled item; it is scheduled once the handler's writes are committed,
@@ -120,11 +119,23 @@ class Context:
         self._to_schedule.append(item)
 
     def changed(self, action: str, after: list[Item], before: list[Item] | None = None) -> None:
-        """Note what this request changed, for "undo" on this site (kept once committed)."""
+        """Note what this request changed, for "undo" on this site; written with the
+        handler's other writes (so a handler that fails leaves the previous note)."""
         from assistant.dialogue import Change
 
-        self._change = Change(action, list(after), list(before) if before is not None else None,
-                              self.now.timestamp())
+        change = Change(action, list(after), list(before) if before is not None else None,
+                        self.now.timestamp())
+        self.store.set_note(f"last_change:{self.site}", change.to_json())
+
+    def last_change(self) -> Change | None:
+        """The last change a request made on this site (None after an undo)."""
+        from assistant.dialogue import Change
+
+        raw = self.store.note(f"last_change:{self.site}")
+        return Change.from_json(raw) if raw else None
+
+    def forget_change(self) -> None:
+        self.store.set_note(f"last_change:{self.site}", None)
 
     def committed(self) -> None:
         """Called by the pipeline after the handler's writes are committed."""
@@ -132,8 +143,6 @@ class Context:
             for item in self._to_schedule:
                 self.scheduler.schedule(item)
         self._to_schedule.clear()
-        if self._change is not None:
-            self.state.last_change, self._change = self._change, None
 
     def share(self, subtopic: str, payload: Any) -> None:
         """Publish a skill's state retained on `{root}/{subtopic}` (when MQTT runs)."""

@@ -72,6 +72,15 @@ def test_change_my_alarm_moves_it_and_adds_none(a):
     assert r.speech == "OK, I moved your alarm to tomorrow at 7:30 AM."
 
 
+def test_a_new_clock_time_keeps_the_items_day(a):
+    assert say(a, "set an alarm for 7am on sunday").ok
+    r = say(a, "change my alarm to 7:30")
+    assert r.intent == "alarm.update" and r.ok, r.speech
+    [item] = a.store.pending()
+    assert local(item) == datetime(2026, 3, 29, 7, 30, tzinfo=BERLIN)
+    assert r.speech == "OK, I moved your alarm to Sunday at 7:30 AM."
+
+
 def test_reminder_shift_and_undo(a):
     assert say(a, "remind me to call mom at 6pm").ok
     r = say(a, "push the call mom reminder back 30 minutes")

@@ -308,6 +308,19 @@ class Store:
 
         return self._write(run)
 
+    def note(self, key: str) -> str | None:
+        """A small value kept with the items (e.g. a site's last change, for "undo")."""
+        with self._lock:
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", [f"note:{key}"]).fetchone()
+        return row[0] if row else None
+
+    def set_note(self, key: str, value: str | None) -> None:
+        if value is None:
+            self._write(lambda: self.db.execute("DELETE FROM meta WHERE key = ?", [f"note:{key}"]))
+        else:
+            self._write(lambda: self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                                [f"note:{key}", value]))
+
     def fires_since(self, since_ts: float) -> list[tuple[float, float]]:
         """(fired_ts, late_s) of every fire since `since_ts`: the lateness chart's data."""
         with self._lock:

@@ -134,7 +134,7 @@ def _extract(text: str, spec: SlotSpec, now: datetime, settings: TimeSettings) -
     return SlotResult(slots, unresolved=extras.unresolved_words(f, t))
 
 
-EDIT_KEYS = ("new_when", "new_day_only", "shift_s", "new_subject")
+EDIT_KEYS = ("new_when", "new_day_only", "new_clock_only", "shift_s", "new_subject")
 
 
 def _edit(text: str, spec: SlotSpec, now: datetime, settings: TimeSettings) -> SlotResult:
@@ -166,6 +166,8 @@ def _edit(text: str, spec: SlotSpec, now: datetime, settings: TimeSettings) -> S
             slots["new_when"], slots["new_day_only"] = day.slots["when"], True
         else:
             slots["new_when"] = got.slots["when"]
+            if f.clock is not None and f.date is None and f.offset is None:
+                slots["new_clock_only"] = True  # "change it to 7:30": the item's own day
     return SlotResult(slots, None, res.unresolved)
 
 

@@ -35,7 +35,8 @@ class SlotSpec:
     edit:       with subject="target" and when="day": the request changes an item
                 ("push X back an hour", "move X to Friday", "rename X to Y"): the target
                 is read as for a cancel, the change into `new_when` (a new moment, with
-                `new_day_only` when only a day was said), `shift_s` (signed seconds) or
+                `new_day_only` when only a day was said, `new_clock_only` when only a
+                time of day), `shift_s` (signed seconds) or
                 `new_subject`
     """
 

@@ -1,7 +1,7 @@
 """Undo: "undo", "no, cancel that" reverts the last change made on this site.
 
 The last create, cancel, update, pause or resume a request made on the site (kept by
-`Context.changed` in the site's dialogue state) is reverted through the store, within
+`Context.changed` in the store, one per site) is reverted through the store, within
 UNDO_WINDOW_S on the assistant's clock; after that, or twice in a row, it says so.
 """
 
@@ -27,7 +27,7 @@ def _what(item: Item) -> str:
 
 @SKILL.intent("assistant.undo", shortcut=UNDO)
 def undo(ctx: Context, parsed: ParseResult) -> Response:
-    change = ctx.state.last_change
+    change = ctx.last_change()
     if change is None or ctx.now.timestamp() - change.ts > UNDO_WINDOW_S:
         return Response("There is nothing I can undo.", ok=False,
                         error=f"no change on this site in the last {UNDO_WINDOW_S // 60} minutes")
@@ -68,8 +68,8 @@ def undo(ctx: Context, parsed: ParseResult) -> Response:
         else:
             raise ItemConflict(f"I cannot undo a {change.action}")
     except (ItemConflict, ValueError) as exc:
-        ctx.state.last_change = None
+        ctx.forget_change()
         msg = f"I can't undo that: {exc}."
         return Response(msg, ok=False, error=str(exc))
-    ctx.state.last_change = None
+    ctx.forget_change()
     return Response(speech)
