@@ -9,6 +9,7 @@ for a missing time, confirming "cancel all" and matching what to cancel lives he
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from assistant.events import ParseResult
 from assistant.kinds import KINDS, ScheduledKind
 from assistant.skill import Context, FollowUp, Response, Skill
 from assistant.store.db import MAX_SUBJECT, Item, ItemConflict
+from assistant.timeparse import extract_slots
 from assistant.timeparse.spec import SlotSpec
 
 MAX_AHEAD = timedelta(days=366 * 5)
@@ -59,6 +61,7 @@ class ScheduledSkill(Skill):
             SlotSpec(when="day", subject="target", target=domain, alarm_hours=alarm_hours,
                      edit=True),
         )
+        self.domain = domain
         self.create_spec = create
         if snooze:
             self.add_intent(
@@ -251,12 +254,17 @@ class ScheduledSkill(Skill):
         """Move, shift or rename one item: the same `Store.modify` the web page uses."""
         if parsed.error:
             return Response(parsed.error, ok=False, error=parsed.error)
+        slots = parsed.slots
+        change = slots.get("new_when") or slots.get("shift_s") or slots.get("new_subject")
+        if not change:
+            created = self.not_an_edit(ctx, parsed)
+            if created is not None:
+                return created
         items = ctx.store.pending(kind=self.kind)
         if not items:
             return Response(f"You have no {self.noun}s to change.", ok=False,
                             error=f"no pending {self.noun}")
-        slots = parsed.slots
-        if not (slots.get("new_when") or slots.get("shift_s") or slots.get("new_subject")):
+        if not change:
             msg = (f"What should I change about the {self.noun}? For example: move it to "
                    "7:30, push it back an hour, or rename it.")
             return Response(msg, ok=False, error="no new time, shift or name")
@@ -294,6 +302,18 @@ class ScheduledSkill(Skill):
         ctx.changed("update", [after], [item])
         return Response(self.confirm_updated(after, ctx, moved=due_ts is not None),
                         items=[after])
+
+    def not_an_edit(self, ctx: Context, parsed: ParseResult) -> Response | None:
+        """An "edit" with no change and no edit verb in it ("set reminder", "remind me every
+        3 weeks to change the filter") is a create the classifier took for an edit: run it
+        as the create (which asks for what is missing)."""
+        if EDIT_VERB.search(parsed.text):
+            return None
+        res = extract_slots(parsed.text, self.create_spec, ctx.now, ctx.settings)
+        if res.error or res.unresolved:
+            return None
+        return self.on_create(ctx, replace(parsed, intent=f"{self.domain}.create",
+                                           slots=res.slots, error=None))
 
     def confirm_updated(self, item: Item, ctx: Context, moved: bool) -> str:
         what = phrasing.spoken_subject(item.subject or item.label)
@@ -380,6 +400,9 @@ _STOP = {
     "it",
 }
 ALL_RE = re.compile(r"\b(all|every|everything|each)\b")
+EDIT_VERB = re.compile(r"^\s*(please\s+|can you\s+|could you\s+)?(move|push|bring|change|"
+                       r"reschedule|postpone|delay|shift|rename|update|make (it|that))\b|"
+                       r"\b(instead|later|earlier|back|forward)\b", re.IGNORECASE)
 THAT_RE = re.compile(r"\b(it|that|this|that one|this one)\b")
 LAST_RE = re.compile(r"\b(last|latest|most recent|previous|just (?:set|made|created))\b")
 

@@ -168,3 +168,20 @@ def test_rename_an_event(a):
     assert r.intent == "calendar.update" and r.ok, r.speech
     [item] = a.store.pending()
     assert item.subject == "orthodontist" and local(item).hour == 15
+
+
+def test_an_edit_without_a_change_or_an_edit_word_is_a_create(a):
+    # whatever the classifier says, "set reminder" has nothing to edit: it is asked as a create
+    from assistant.events import ParseResult
+    from assistant.skill import Context
+
+    reminders = a.registry.owner["reminder.update"]
+    ctx = Context(a.cfg, a.store, None, "default", a.now(), a.dialogues.site("default"),
+                  a.settings)
+    slots = {"subject": None, "when": None, "duration_s": None, "recurrence": None,
+             "label": None}
+    r = reminders.on_update(ctx, ParseResult("set reminder", "reminder.update", 0.6, slots))
+    assert r.speech == "When should I remind you?" and r.follow_up.intent == "reminder.create"
+    say(a, "remind me to call mom at 6pm")
+    r = reminders.on_update(ctx, ParseResult("move my reminder", "reminder.update", 0.6, slots))
+    assert not r.ok and r.speech.startswith("What should I change about the reminder?")
