@@ -185,3 +185,10 @@ def test_an_edit_without_a_change_or_an_edit_word_is_a_create(a):
     say(a, "remind me to call mom at 6pm")
     r = reminders.on_update(ctx, ParseResult("move my reminder", "reminder.update", 0.6, slots))
     assert not r.ok and r.speech.startswith("What should I change about the reminder?")
+
+
+def test_a_new_time_we_cannot_know_changes_nothing(a):
+    say(a, "add a dentist appointment on monday at 3pm")
+    r = say(a, "move the dentist appointment to when I get home")
+    assert not r.ok and "changed nothing" in r.speech, r.speech
+    assert local(a.store.pending()[0]) == datetime(2026, 3, 30, 15, 0, tzinfo=BERLIN)

@@ -56,15 +56,19 @@ def split_edit(text: str) -> EditParts:
     change is found (the handler then asks for one)."""
     s = " ".join(re.sub(r"[,.!?]+(\s|$)", r"\1", text.strip()).split())
     low = s.lower()
+
+    def said(m: re.Match[str], name: str) -> str:  # the user's own words (their case)
+        return s[m.start(name):m.end(name)]
+
     m = _RENAME.match(low)
     if m:
-        return EditParts(s[m.start("target"):m.end("target")], new_name=s[m.start("name"):])
+        return EditParts(said(m, "target"), new_name=said(m, "name"))
     m = _DELAY.match(low)
     if m and _LENGTH_WORD.search(m.group("length")):
-        return EditParts(m.group("target"), shift_sign=1, length=m.group("length"))
+        return EditParts(said(m, "target"), shift_sign=1, length=m.group("length"))
     m = _SHIFT_AFTER.match(low)
     if m and _LENGTH_WORD.search(m.group("length")):
-        return EditParts(m.group("target"), shift_sign=_LATER[m.group("dir")],
+        return EditParts(said(m, "target"), shift_sign=_LATER[m.group("dir")],
                          length=m.group("length"))
     m = _SHIFT_BEFORE.match(low)
     if m:
@@ -74,12 +78,12 @@ def split_edit(text: str) -> EditParts:
                        r"twenty|thirty|forty|forty five|\d+(?:\.\d+)?)\s+(?:\w+\s+){0,3}?"
                        rf"{_LENGTH_WORD.pattern})$", head)
         if lm:
-            target = re.sub(rf"^{_VERB}\s+", "", head[: lm.start()].strip())
+            target = re.sub(rf"^{_VERB}\s+", "", s[: lm.start()].strip(), flags=re.IGNORECASE)
             return EditParts(target, shift_sign=_LATER[m.group("dir")], length=lm.group(0))
     m = _MOVE.match(low) or _MAKE.match(low)
     if m:
-        return EditParts(m.group("target"), new_time=m.group("time"))
-    return EditParts(re.sub(rf"^{_VERB}\s+", "", low))
+        return EditParts(said(m, "target"), new_time=said(m, "time"))
+    return EditParts(re.sub(rf"^{_VERB}\s+", "", s, flags=re.IGNORECASE))
 
 
 __all__ = ["EditParts", "split_edit"]

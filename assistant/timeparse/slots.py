@@ -158,7 +158,9 @@ def _edit(text: str, spec: SlotSpec, now: datetime, settings: TimeSettings) -> S
         new_spec = SlotSpec(when="moment", alarm_hours=spec.alarm_hours)
         got = _extract(parts.new_time, new_spec, now, settings)
         if got.error or got.unresolved:
-            return SlotResult(slots, got.error, got.unresolved)
+            said = got.unresolved[0] if got.unresolved else ""
+            why = got.error or f'I can\'t tell the time from "{said}", so I changed nothing.'
+            return SlotResult(slots, why, got.unresolved)
         f = scan(normalize(parts.new_time).norm, now.date(), recurrence=False,
                  alarm=spec.alarm_hours)
         if f.clock is None and f.offset is None and f.date is not None:
