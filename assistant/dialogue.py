@@ -6,11 +6,12 @@ next utterance on the same site within `dialogue_timeout_s`, or forgotten.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,6 +22,35 @@ YES = re.compile(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|of course|please do|do it|
                  r"confirm|correct|right|absolutely|that's right)\b", re.IGNORECASE)
 NO = re.compile(r"^\s*(no|nope|nah|don't|do not|cancel|stop|never ?mind|forget it|"
                 r"not now|leave it|abort)\b", re.IGNORECASE)
+
+
+@dataclass
+class Change:
+    """One change a request made on a site: "create", "cancel", "update", "pause",
+    "resume"; `before` holds the items as they were (None for a create), `after` as
+    stored. `ts` is the assistant's clock, so "undo" works within a few minutes. Kept in
+    the store (one per site, `Store.note`), so "undo" also works from the next
+    `assistant say` process and after a restart."""
+
+    action: str
+    after: list[Item]
+    before: list[Item] | None
+    ts: float
+
+    def to_json(self) -> str:
+        return json.dumps({"action": self.action, "ts": self.ts,
+                           "after": [asdict(it) for it in self.after],
+                           "before": None if self.before is None else
+                           [asdict(it) for it in self.before]})
+
+    @classmethod
+    def from_json(cls, text: str) -> Change:
+        from assistant.store.db import Item
+
+        d = json.loads(text)
+        return cls(d["action"], [Item.from_row(r) for r in d["after"]],
+                   None if d["before"] is None else [Item.from_row(r) for r in d["before"]],
+                   float(d["ts"]))
 
 
 @dataclass

@@ -9,6 +9,7 @@ for a missing time, confirming "cancel all" and matching what to cancel lives he
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,8 @@ from assistant import phrasing
 from assistant.events import ParseResult
 from assistant.kinds import KINDS, ScheduledKind
 from assistant.skill import Context, FollowUp, Response, Skill
-from assistant.store.db import MAX_SUBJECT, Item
+from assistant.store.db import MAX_SUBJECT, Item, ItemConflict
+from assistant.timeparse import extract_slots
 from assistant.timeparse.spec import SlotSpec
 
 MAX_AHEAD = timedelta(days=366 * 5)
@@ -53,6 +55,14 @@ class ScheduledSkill(Skill):
             self.on_cancel,
             SlotSpec(when="day", subject="target", target=domain, alarm_hours=alarm_hours),
         )
+        self.add_intent(
+            f"{domain}.update",
+            self.on_update,
+            SlotSpec(when="day", subject="target", target=domain, alarm_hours=alarm_hours,
+                     edit=True),
+        )
+        self.domain = domain
+        self.create_spec = create
         if snooze:
             self.add_intent(
                 f"{domain}.snooze",
@@ -154,6 +164,7 @@ class ScheduledSkill(Skill):
             duration_s=slots.get("duration_s"),
         )
         ctx.save(item)
+        ctx.changed("create", [item])
         return Response(self.confirm_created(item, ctx), items=[item])
 
     # -- list -------------------------------------------------------------------------------
@@ -189,17 +200,36 @@ class ScheduledSkill(Skill):
 
             def do_cancel(c: Context) -> Response:
                 done = c.store.cancel(ids)
+                c.changed("cancel", items, items)
                 return Response(f"Done, I cancelled {done} {self.noun}{'s' if done != 1 else ''}.")
 
             return Response(
                 f"Do you want me to cancel all {n} {self.noun}{'s' if n != 1 else ''}?",
                 follow_up=FollowUp("confirm", parsed.intent, {}, action=do_cancel),
             )
+        chosen = self.pick(ctx, parsed, items)
+        if isinstance(chosen, Response):
+            return chosen
+        ctx.store.cancel([it.id for it in chosen])
+        ctx.changed("cancel", chosen, chosen)
+        return Response(
+            f"OK, I cancelled the {self.noun} {self.describe(chosen[0], ctx)}.", items=chosen
+        )
+
+    # -- which item -------------------------------------------------------------------------
+    def pick(self, ctx: Context, parsed: ParseResult, items: list[Item]) -> list[Item] | Response:
+        """The item(s) a cancel or an edit points at: by subject, label or time, "that" =
+        the last one touched on this site; a question (a Response) when it is unclear."""
+        text = parsed.text.lower()
+        slots = parsed.slots
+        # "the appointment", "it": no words that tell one item from another
+        said = bool(words(slots.get("subject")) | words(slots.get("label")) or slots.get("when"))
+        touched = self.last_touched(ctx, items)
         if LAST_RE.search(text):
-            chosen = [max(items, key=lambda it: it.created_ts)]
-        elif len(items) == 1 and not (
-            parsed.slots.get("subject") or parsed.slots.get("when") or parsed.slots.get("label")
-        ):
+            chosen = [touched or max(items, key=lambda it: it.created_ts)]
+        elif not said and touched is not None and THAT_RE.search(text):
+            chosen = [touched]
+        elif not said:
             chosen = items
         else:
             chosen = match_items(items, parsed.text, parsed.slots, ctx.now)
@@ -210,16 +240,102 @@ class ScheduledSkill(Skill):
         if len(chosen) > 1 and len({(it.subject, it.due_ts) for it in chosen}) > 1:
             listed = phrasing.join_items([self.describe(it, ctx) for it in chosen[:3]])
             return Response(f"Which one: {listed}?", ok=False, error=f"several {self.noun}s match")
-        ctx.store.cancel([it.id for it in chosen])
-        return Response(
-            f"OK, I cancelled the {self.noun} {self.describe(chosen[0], ctx)}.", items=chosen
-        )
+        return chosen
+
+    def last_touched(self, ctx: Context, items: list[Item]) -> Item | None:
+        change = ctx.last_change()
+        if change is None:
+            return None
+        ids = {it.id for it in change.after}
+        return next((it for it in items if it.id in ids), None)
+
+    # -- update -----------------------------------------------------------------------------
+    def on_update(self, ctx: Context, parsed: ParseResult) -> Response:
+        """Move, shift or rename one item: the same `Store.modify` the web page uses."""
+        if parsed.error:
+            return Response(parsed.error, ok=False, error=parsed.error)
+        slots = parsed.slots
+        change = slots.get("new_when") or slots.get("shift_s") or slots.get("new_subject")
+        if not change:
+            created = self.not_an_edit(ctx, parsed)
+            if created is not None:
+                return created
+        items = ctx.store.pending(kind=self.kind)
+        if not items:
+            return Response(f"You have no {self.noun}s to change.", ok=False,
+                            error=f"no pending {self.noun}")
+        if not change:
+            msg = (f"What should I change about the {self.noun}? For example: move it to "
+                   "7:30, push it back an hour, or rename it.")
+            return Response(msg, ok=False, error="no new time, shift or name")
+        chosen = self.pick(ctx, parsed, items)
+        if isinstance(chosen, Response):
+            return chosen
+        item = chosen[0]
+        due_ts = None
+        if slots.get("shift_s"):
+            due_ts = item.due_ts + slots["shift_s"]  # elapsed seconds, as a person means it
+        elif slots.get("new_when"):
+            new = datetime.fromisoformat(slots["new_when"]).astimezone(ctx.settings.zone)
+            if slots.get("new_day_only"):  # "move it to Friday": same time of day
+                old = item.due.astimezone(ctx.settings.zone)
+                new = new.replace(hour=old.hour, minute=old.minute, second=old.second)
+            elif slots.get("new_clock_only"):  # "change my alarm to 7:30": keep its day
+                old = item.due.astimezone(ctx.settings.zone)
+                same_day = datetime.combine(old.date(), new.timetz().replace(tzinfo=None),
+                                            ctx.settings.zone)
+                if same_day > ctx.now:
+                    new = same_day
+            due_ts = new.timestamp()
+        name = slots.get("new_subject")
+        rename = {"label": name} if name and self.kind == "alarm" else {"subject": name}
+        try:
+            after = ctx.store.modify(item.id, due_ts=due_ts, now_ts=ctx.now.timestamp(),
+                                     **(rename if name else {}))
+        except (ItemConflict, ValueError) as exc:
+            msg = f"I couldn't change that {self.noun}: {exc}."
+            return Response(msg, ok=False, error=str(exc))
+        if after is None:
+            return Response(f"That {self.noun} is gone.", ok=False, error="no such item")
+        if due_ts is not None:
+            ctx.reschedule(after)
+        ctx.changed("update", [after], [item])
+        return Response(self.confirm_updated(after, ctx, moved=due_ts is not None),
+                        items=[after])
+
+    def not_an_edit(self, ctx: Context, parsed: ParseResult) -> Response | None:
+        """An "edit" with no change and no edit verb in it ("set reminder", "remind me every
+        3 weeks to change the filter") is a create the classifier took for an edit: run it
+        as the create (which asks for what is missing)."""
+        if EDIT_VERB.search(parsed.text):
+            return None
+        res = extract_slots(parsed.text, self.create_spec, ctx.now, ctx.settings)
+        if res.error or res.unresolved:
+            return None
+        return self.on_create(ctx, replace(parsed, intent=f"{self.domain}.create",
+                                           slots=res.slots, error=None))
+
+    def confirm_updated(self, item: Item, ctx: Context, moved: bool) -> str:
+        what = phrasing.spoken_subject(item.subject or item.label)
+        name = f"your {what} {self.noun}" if self.kind != "calendar" and what else (
+            f"your {what}" if what else f"your {self.noun}")
+        if moved:
+            when = self.describe_time(item, ctx)
+            return f"OK, I moved {name} to {when.removeprefix('on ')}."
+        return f"OK, I renamed it: {name} {self.describe_time(item, ctx)}."
 
     # -- snooze -----------------------------------------------------------------------------
     def on_snooze(self, ctx: Context, parsed: ParseResult) -> Response:
-        """Snooze whatever fired last on this site, if its kind may be snoozed."""
+        """Snooze whatever fired last on this site, if its kind may be snoozed. With
+        nothing to snooze, "wake me up in 1 minute" is a new item in that time."""
         fired = ctx.state.last_fired
         if fired is None or not (fired.kind in KINDS and KINDS[fired.kind].snooze):
+            seconds = parsed.slots.get("duration_s")
+            if seconds and not re.match(SNOOZE, parsed.text, re.IGNORECASE):
+                when = datetime.fromtimestamp(ctx.now.timestamp() + seconds, ctx.settings.zone)
+                return self.on_create(ctx, ParseResult(
+                    parsed.text, parsed.intent.rsplit(".", 1)[0] + ".create", parsed.confidence,
+                    {**parsed.slots, "when": when.isoformat(), "duration_s": None}))
             return Response(
                 "There is nothing to snooze right now.",
                 ok=False,
@@ -284,6 +400,10 @@ _STOP = {
     "it",
 }
 ALL_RE = re.compile(r"\b(all|every|everything|each)\b")
+EDIT_VERB = re.compile(r"^\s*(please\s+|can you\s+|could you\s+)?(move|push|bring|change|"
+                       r"reschedule|postpone|delay|shift|rename|update|make (it|that))\b|"
+                       r"\b(instead|later|earlier|back|forward)\b", re.IGNORECASE)
+THAT_RE = re.compile(r"\b(it|that|this|that one|this one)\b")
 LAST_RE = re.compile(r"\b(last|latest|most recent|previous|just (?:set|made|created))\b")
 
 
@@ -336,4 +456,4 @@ def _date_only(text: str) -> bool:
     return not re.search(r"\d|o'?clock|noon|midnight|\bat\b|am\b|pm\b", text.lower())
 
 
-__all__ = ["ALL_RE", "LAST_RE", "ScheduledSkill", "match_items", "words"]
+__all__ = ["ALL_RE", "LAST_RE", "THAT_RE", "ScheduledSkill", "match_items", "words"]

@@ -40,7 +40,7 @@ from assistant.timeparse.spec import NO_SLOTS, SlotSpec
 
 if TYPE_CHECKING:
     from assistant.config import Config
-    from assistant.dialogue import SiteState
+    from assistant.dialogue import Change, SiteState
     from assistant.scheduling.scheduler import Scheduler
     from assistant.store.db import Item, Store
     from assistant.timeparse import TimeSettings
@@ -117,6 +117,25 @@ class Context:
 
     def reschedule(self, item: Item) -> None:
         self._to_schedule.append(item)
+
+    def changed(self, action: str, after: list[Item], before: list[Item] | None = None) -> None:
+        """Note what this request changed, for "undo" on this site; written with the
+        handler's other writes (so a handler that fails leaves the previous note)."""
+        from assistant.dialogue import Change
+
+        change = Change(action, list(after), list(before) if before is not None else None,
+                        self.now.timestamp())
+        self.store.set_note(f"last_change:{self.site}", change.to_json())
+
+    def last_change(self) -> Change | None:
+        """The last change a request made on this site (None after an undo)."""
+        from assistant.dialogue import Change
+
+        raw = self.store.note(f"last_change:{self.site}")
+        return Change.from_json(raw) if raw else None
+
+    def forget_change(self) -> None:
+        self.store.set_note(f"last_change:{self.site}", None)
 
     def committed(self) -> None:
         """Called by the pipeline after the handler's writes are committed."""

@@ -90,7 +90,7 @@ def test_builtins_load_through_the_registry_with_their_origin() -> None:
     reg = load_registry(use_entry_points=False)
     assert reg.problems == []
     names = [s.name for s in reg.skills]
-    assert names == ["alarms", "calendar", "clock", "reminders", "shopping_list", "timers"]
+    assert names == ["alarms", "calendar", "clock", "reminders", "shopping_list", "timers", "undo"]
     assert all(s.origin.startswith("builtin: ") for s in reg.skills)
     assert {
         "shopping_list.add",

@@ -32,10 +32,10 @@ from assistant.errors import AssistantError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Which kinds exist is declared by the skills (assistant.kinds); the store checks the form.
 KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-STATUSES = ("pending", "fired", "snoozed", "cancelled", "missed")
+STATUSES = ("pending", "fired", "snoozed", "cancelled", "missed", "paused")
 MAX_SUBJECT = 500
 
 
@@ -66,6 +66,7 @@ class Item:
     fired_ts: float | None = None
     fire_count: int = 0
     updated_ts: float = 0.0
+    remaining_s: float | None = None  # a paused timer: what is left; it does not fire
 
     def __post_init__(self) -> None:
         if not self.fire_ts:
@@ -307,6 +308,19 @@ class Store:
 
         return self._write(run)
 
+    def note(self, key: str) -> str | None:
+        """A small value kept with the items (e.g. a site's last change, for "undo")."""
+        with self._lock:
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", [f"note:{key}"]).fetchone()
+        return row[0] if row else None
+
+    def set_note(self, key: str, value: str | None) -> None:
+        if value is None:
+            self._write(lambda: self.db.execute("DELETE FROM meta WHERE key = ?", [f"note:{key}"]))
+        else:
+            self._write(lambda: self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                                [f"note:{key}", value]))
+
     def fires_since(self, since_ts: float) -> list[tuple[float, float]]:
         """(fired_ts, late_s) of every fire since `since_ts`: the lateness chart's data."""
         with self._lock:
@@ -326,7 +340,7 @@ class Store:
         def run() -> int:
             cur = self.db.execute(
                 f"UPDATE items SET status = 'cancelled', updated_ts = ? "
-                f"WHERE status IN ('pending', 'snoozed') AND id IN ({marks})", [_now_ts(), *ids])
+                f"WHERE status IN ('pending', 'snoozed', 'paused') AND id IN ({marks})", [_now_ts(), *ids])
             return cur.rowcount
 
         return self._write(run)
@@ -514,6 +528,13 @@ class Store:
             params.append(site)
         return self._read(sql + " ORDER BY fire_ts", params)
 
+    def paused(self, kind: str | None = None) -> list[Item]:
+        """Paused items (a paused timer keeps `remaining_s` and does not fire)."""
+        if kind:
+            return self._read("SELECT * FROM items WHERE status = 'paused' AND kind = ? "
+                              "ORDER BY updated_ts", [kind])
+        return self._read("SELECT * FROM items WHERE status = 'paused' ORDER BY updated_ts")
+
     def all_items(self) -> list[Item]:
         return self._read("SELECT * FROM items ORDER BY created_ts")
 
@@ -568,4 +589,9 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS fires_late ON fires (late_s)")
 
 
-_MIGRATIONS = {1: _v1, 2: _v2, 3: _v3}
+def _v4(db: sqlite_utils.Database) -> None:
+    # a paused timer keeps the time it had left (issue 13: pause / resume)
+    db.execute("ALTER TABLE items ADD COLUMN remaining_s REAL")
+
+
+_MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4}

@@ -18,11 +18,12 @@ Problems come back as `error`, a short sentence to speak; this function does not
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import extras
+from . import edits, extras
 from . import subject as subj
 from .resolver import MAX_SECONDS, TimeParseError, combine, recurrence_value, scan
 from .settings import TimeSettings
@@ -57,6 +58,8 @@ def extract_slots(text: str, spec: SlotSpec, now: datetime, settings: TimeSettin
         now = now.replace(tzinfo=settings.zone)
     try:
         local = now.astimezone(settings.zone)
+        if spec.edit:
+            return _edit(text, spec, local, settings)
         return extras.each_item(text, item_kind(spec),
                                 lambda part: _extract(part, spec, local, settings))
     except TimeParseError as exc:
@@ -129,6 +132,45 @@ def _extract(text: str, spec: SlotSpec, now: datetime, settings: TimeSettings) -
     _fill_words(slots, rest, spec)
     extras.add_end(f, slots, False, now)  # a period to list: its end, no event length
     return SlotResult(slots, unresolved=extras.unresolved_words(f, t))
+
+
+EDIT_KEYS = ("new_when", "new_day_only", "new_clock_only", "shift_s", "new_subject")
+
+
+def _edit(text: str, spec: SlotSpec, now: datetime, settings: TimeSettings) -> SlotResult:
+    """An edit: the target read as for a cancel, the change as a new moment or a length."""
+    parts = edits.split_edit(text)
+    target = re.sub(r"\bfrom\b", "at", parts.target)  # "move the meeting from 3 to 4"
+    res = _extract(target, replace(spec, edit=False), now, settings)
+    slots = {**res.slots, **dict.fromkeys(EDIT_KEYS)}
+    if res.error:
+        return SlotResult(slots, res.error, res.unresolved)
+    if parts.new_name:
+        slots["new_subject"] = parts.new_name.strip()
+    elif parts.length:
+        got = _extract(parts.length, SlotSpec(duration=True), now, settings)
+        if got.error or not got.slots["duration_s"]:
+            return SlotResult(slots, got.error or "I could not work out by how much.")
+        slots["shift_s"] = parts.shift_sign * got.slots["duration_s"]
+    elif parts.new_time:
+        if re.fullmatch(r"\d{1,2}(?:[:.]\d\d)?|\d{3,4}", parts.new_time.strip()):
+            parts.new_time = "at " + parts.new_time.strip()  # "move it to 4", "make it 7:30"
+        new_spec = SlotSpec(when="moment", alarm_hours=spec.alarm_hours)
+        got = _extract(parts.new_time, new_spec, now, settings)
+        if got.error or got.unresolved:
+            said = got.unresolved[0] if got.unresolved else ""
+            why = got.error or f'I can\'t tell the time from "{said}", so I changed nothing.'
+            return SlotResult(slots, why, got.unresolved)
+        f = scan(normalize(parts.new_time).norm, now.date(), recurrence=False,
+                 alarm=spec.alarm_hours)
+        if f.clock is None and f.offset is None and f.date is not None:
+            day = _extract(parts.new_time, SlotSpec(when="day"), now, settings)
+            slots["new_when"], slots["new_day_only"] = day.slots["when"], True
+        else:
+            slots["new_when"] = got.slots["when"]
+            if f.clock is not None and f.date is None and f.offset is None:
+                slots["new_clock_only"] = True  # "change it to 7:30": the item's own day
+    return SlotResult(slots, None, res.unresolved)
 
 
 def item_kind(spec: SlotSpec) -> str:

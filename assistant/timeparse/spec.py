@@ -32,6 +32,12 @@ class SlotSpec:
     label:      "named" ("called X") or "timer" ("a pasta timer")
     target:     with subject="target": the noun the item is called by ("reminder", "alarm")
     max_duration_s: the longest length accepted (countdowns and lengths)
+    edit:       with subject="target" and when="day": the request changes an item
+                ("push X back an hour", "move X to Friday", "rename X to Y"): the target
+                is read as for a cancel, the change into `new_when` (a new moment, with
+                `new_day_only` when only a day was said, `new_clock_only` when only a
+                time of day), `shift_s` (signed seconds) or
+                `new_subject`
     """
 
     when: str | None = None
@@ -42,6 +48,7 @@ class SlotSpec:
     label: str | None = None
     target: str = ""
     max_duration_s: int = MAX_SECONDS_DEFAULT
+    edit: bool = False
 
     def __post_init__(self) -> None:
         for field_, value, choices in (
@@ -56,6 +63,8 @@ class SlotSpec:
                 )
         if self.recurrence and self.when != "moment":
             raise ValueError("SlotSpec recurrence=True needs when='moment'")
+        if self.edit and (self.subject != "target" or self.when != "day"):
+            raise ValueError("SlotSpec edit=True needs subject='target' and when='day'")
         if self.max_duration_s <= 0:
             raise ValueError("SlotSpec max_duration_s must be above 0")
 

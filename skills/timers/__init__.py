@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from assistant import phrasing
@@ -38,6 +39,8 @@ class Timers(Skill):
         self.add_intent("timer.cancel", self.on_cancel, WHICH)
         self.add_intent("timer.query", self.on_query, WHICH)
         self.add_intent("timer.add", self.on_add, WHICH)
+        self.add_intent("timer.pause", self.on_pause, WHICH)
+        self.add_intent("timer.resume", self.on_resume, WHICH)
 
     @staticmethod
     def _name(item: Item) -> str:
@@ -67,6 +70,7 @@ class Timers(Skill):
             site=ctx.site,
         )
         ctx.save(item)
+        ctx.changed("create", [item])
         name = f"{item.label} timer" if item.label else "A timer"
         return Response(f"{name} for {phrasing.duration(seconds)}, starting now.", items=[item])
 
@@ -102,11 +106,14 @@ class Timers(Skill):
         new_due = it.due_ts + seconds
         if new_due - ctx.now.timestamp() > MAX_TIMER_S:
             return Response("Timers can run for at most 99 days.", ok=False, error="too long")
+        before = replace(it)
         ctx.store.update(
             it.id, due_ts=new_due, fire_ts=new_due, duration_s=(it.duration_s or 0) + int(seconds)
         )
         it.due_ts = it.fire_ts = new_due
+        it.duration_s = (it.duration_s or 0) + int(seconds)
         ctx.reschedule(it)
+        ctx.changed("update", [it], [before])
         left = phrasing.duration(new_due - ctx.now.timestamp())
         return Response(
             f"Added {phrasing.duration(seconds)}. {left} left on the {self._name(it)}.", items=[it]
@@ -124,7 +131,59 @@ class Timers(Skill):
             names = phrasing.join_items([self._name(it) for it in timers[:3]])
             return Response(f"Which timer: {names}?", ok=False, error="ambiguous timer")
         ctx.store.cancel([chosen[0].id])
+        ctx.changed("cancel", chosen, chosen)
         return Response(f"OK, I cancelled the {self._name(chosen[0])}.", items=chosen)
+
+    # -- pause / resume -------------------------------------------------------------------
+    def on_pause(self, ctx: Context, parsed: ParseResult) -> Response:
+        """A paused timer keeps what it had left (`remaining_s`) and does not fire."""
+        timers = ctx.store.pending(kind="timer")
+        if not timers:
+            paused = ctx.store.paused(kind="timer")
+            msg = ("Your timer is already paused." if paused else "You have no timers running.")
+            return Response(msg, ok=False, error="no running timer")
+        chosen = self._chosen(ctx, parsed, timers)
+        if len(chosen) != 1:
+            names = phrasing.join_items([self._name(it) for it in timers[:3]])
+            return Response(f"Which timer: {names}?", ok=False, error="ambiguous timer")
+        pause(ctx, chosen[0])
+        left = phrasing.duration(chosen[0].remaining_s or 0)
+        return Response(f"OK, I paused the {self._name(chosen[0])} with {left} left.",
+                        items=chosen)
+
+    def on_resume(self, ctx: Context, parsed: ParseResult) -> Response:
+        paused = ctx.store.paused(kind="timer")
+        if not paused:
+            msg = ("Your timer is running." if ctx.store.pending(kind="timer")
+                   else "You have no paused timer.")
+            return Response(msg, ok=False, error="no paused timer")
+        chosen = self._chosen(ctx, parsed, paused)
+        if len(chosen) != 1:
+            names = phrasing.join_items([self._name(it) for it in paused[:3]])
+            return Response(f"Which timer: {names}?", ok=False, error="ambiguous timer")
+        resume(ctx, chosen[0])
+        left = phrasing.duration(chosen[0].due_ts - ctx.now.timestamp())
+        return Response(f"OK, the {self._name(chosen[0])} is running again: {left} left.",
+                        items=chosen)
+
+
+def pause(ctx: Context, it: Item) -> None:
+    before = replace(it)
+    it.remaining_s = max(1.0, it.due_ts - ctx.now.timestamp())
+    it.status = "paused"
+    ctx.store.update(it.id, status="paused", remaining_s=it.remaining_s)
+    ctx.changed("pause", [it], [before])
+
+
+def resume(ctx: Context, it: Item) -> None:
+    """Due again at now + what was left, in absolute seconds (a DST change cannot stretch it)."""
+    before = replace(it)
+    it.due_ts = it.fire_ts = ctx.now.timestamp() + (it.remaining_s or 0)
+    it.status, it.remaining_s = "pending", None
+    ctx.store.update(it.id, status="pending", due_ts=it.due_ts, fire_ts=it.fire_ts,
+                     remaining_s=None)
+    ctx.reschedule(it)
+    ctx.changed("resume", [it], [before])
 
 
 SKILL = Timers()
