@@ -58,8 +58,9 @@ class ScheduledSkill(Skill):
         self.add_intent(
             f"{domain}.update",
             self.on_update,
-            SlotSpec(when="day", subject="target", target=domain, alarm_hours=alarm_hours,
-                     edit=True),
+            SlotSpec(
+                when="day", subject="target", target=domain, alarm_hours=alarm_hours, edit=True
+            ),
         )
         self.domain = domain
         self.create_spec = create
@@ -262,11 +263,14 @@ class ScheduledSkill(Skill):
                 return created
         items = ctx.store.pending(kind=self.kind)
         if not items:
-            return Response(f"You have no {self.noun}s to change.", ok=False,
-                            error=f"no pending {self.noun}")
+            return Response(
+                f"You have no {self.noun}s to change.", ok=False, error=f"no pending {self.noun}"
+            )
         if not change:
-            msg = (f"What should I change about the {self.noun}? For example: move it to "
-                   "7:30, push it back an hour, or rename it.")
+            msg = (
+                f"What should I change about the {self.noun}? For example: move it to "
+                "7:30, push it back an hour, or rename it."
+            )
             return Response(msg, ok=False, error="no new time, shift or name")
         chosen = self.pick(ctx, parsed, items)
         if isinstance(chosen, Response):
@@ -282,16 +286,18 @@ class ScheduledSkill(Skill):
                 new = new.replace(hour=old.hour, minute=old.minute, second=old.second)
             elif slots.get("new_clock_only"):  # "change my alarm to 7:30": keep its day
                 old = item.due.astimezone(ctx.settings.zone)
-                same_day = datetime.combine(old.date(), new.timetz().replace(tzinfo=None),
-                                            ctx.settings.zone)
+                same_day = datetime.combine(
+                    old.date(), new.timetz().replace(tzinfo=None), ctx.settings.zone
+                )
                 if same_day > ctx.now:
                     new = same_day
             due_ts = new.timestamp()
         name = slots.get("new_subject")
         rename = {"label": name} if name and self.kind == "alarm" else {"subject": name}
         try:
-            after = ctx.store.modify(item.id, due_ts=due_ts, now_ts=ctx.now.timestamp(),
-                                     **(rename if name else {}))
+            after = ctx.store.modify(
+                item.id, due_ts=due_ts, now_ts=ctx.now.timestamp(), **(rename if name else {})
+            )
         except (ItemConflict, ValueError) as exc:
             msg = f"I couldn't change that {self.noun}: {exc}."
             return Response(msg, ok=False, error=str(exc))
@@ -300,8 +306,7 @@ class ScheduledSkill(Skill):
         if due_ts is not None:
             ctx.reschedule(after)
         ctx.changed("update", [after], [item])
-        return Response(self.confirm_updated(after, ctx, moved=due_ts is not None),
-                        items=[after])
+        return Response(self.confirm_updated(after, ctx, moved=due_ts is not None), items=[after])
 
     def not_an_edit(self, ctx: Context, parsed: ParseResult) -> Response | None:
         """An "edit" with no change and no edit verb in it ("set reminder", "remind me every
@@ -312,13 +317,17 @@ class ScheduledSkill(Skill):
         res = extract_slots(parsed.text, self.create_spec, ctx.now, ctx.settings)
         if res.error or res.unresolved:
             return None
-        return self.on_create(ctx, replace(parsed, intent=f"{self.domain}.create",
-                                           slots=res.slots, error=None))
+        return self.on_create(
+            ctx, replace(parsed, intent=f"{self.domain}.create", slots=res.slots, error=None)
+        )
 
     def confirm_updated(self, item: Item, ctx: Context, moved: bool) -> str:
         what = phrasing.spoken_subject(item.subject or item.label)
-        name = f"your {what} {self.noun}" if self.kind != "calendar" and what else (
-            f"your {what}" if what else f"your {self.noun}")
+        name = (
+            f"your {what} {self.noun}"
+            if self.kind != "calendar" and what
+            else (f"your {what}" if what else f"your {self.noun}")
+        )
         if moved:
             when = self.describe_time(item, ctx)
             return f"OK, I moved {name} to {when.removeprefix('on ')}."
@@ -333,9 +342,15 @@ class ScheduledSkill(Skill):
             seconds = parsed.slots.get("duration_s")
             if seconds and not re.match(SNOOZE, parsed.text, re.IGNORECASE):
                 when = datetime.fromtimestamp(ctx.now.timestamp() + seconds, ctx.settings.zone)
-                return self.on_create(ctx, ParseResult(
-                    parsed.text, parsed.intent.rsplit(".", 1)[0] + ".create", parsed.confidence,
-                    {**parsed.slots, "when": when.isoformat(), "duration_s": None}))
+                return self.on_create(
+                    ctx,
+                    ParseResult(
+                        parsed.text,
+                        parsed.intent.rsplit(".", 1)[0] + ".create",
+                        parsed.confidence,
+                        {**parsed.slots, "when": when.isoformat(), "duration_s": None},
+                    ),
+                )
             return Response(
                 "There is nothing to snooze right now.",
                 ok=False,
@@ -400,9 +415,12 @@ _STOP = {
     "it",
 }
 ALL_RE = re.compile(r"\b(all|every|everything|each)\b")
-EDIT_VERB = re.compile(r"^\s*(please\s+|can you\s+|could you\s+)?(move|push|bring|change|"
-                       r"reschedule|postpone|delay|shift|rename|update|make (it|that))\b|"
-                       r"\b(instead|later|earlier|back|forward)\b", re.IGNORECASE)
+EDIT_VERB = re.compile(
+    r"^\s*(please\s+|can you\s+|could you\s+)?(move|push|bring|change|"
+    r"reschedule|postpone|delay|shift|rename|update|make (it|that))\b|"
+    r"\b(instead|later|earlier|back|forward)\b",
+    re.IGNORECASE,
+)
 THAT_RE = re.compile(r"\b(it|that|this|that one|this one)\b")
 LAST_RE = re.compile(r"\b(last|latest|most recent|previous|just (?:set|made|created))\b")
 

@@ -123,8 +123,9 @@ class Context:
         handler's other writes (so a handler that fails leaves the previous note)."""
         from assistant.dialogue import Change
 
-        change = Change(action, list(after), list(before) if before is not None else None,
-                        self.now.timestamp())
+        change = Change(
+            action, list(after), list(before) if before is not None else None, self.now.timestamp()
+        )
         self.store.set_note(f"last_change:{self.site}", change.to_json())
 
     def last_change(self) -> Change | None:

@@ -140,7 +140,7 @@ class Timers(Skill):
         timers = ctx.store.pending(kind="timer")
         if not timers:
             paused = ctx.store.paused(kind="timer")
-            msg = ("Your timer is already paused." if paused else "You have no timers running.")
+            msg = "Your timer is already paused." if paused else "You have no timers running."
             return Response(msg, ok=False, error="no running timer")
         chosen = self._chosen(ctx, parsed, timers)
         if len(chosen) != 1:
@@ -148,14 +148,16 @@ class Timers(Skill):
             return Response(f"Which timer: {names}?", ok=False, error="ambiguous timer")
         pause(ctx, chosen[0])
         left = phrasing.duration(chosen[0].remaining_s or 0)
-        return Response(f"OK, I paused the {self._name(chosen[0])} with {left} left.",
-                        items=chosen)
+        return Response(f"OK, I paused the {self._name(chosen[0])} with {left} left.", items=chosen)
 
     def on_resume(self, ctx: Context, parsed: ParseResult) -> Response:
         paused = ctx.store.paused(kind="timer")
         if not paused:
-            msg = ("Your timer is running." if ctx.store.pending(kind="timer")
-                   else "You have no paused timer.")
+            msg = (
+                "Your timer is running."
+                if ctx.store.pending(kind="timer")
+                else "You have no paused timer."
+            )
             return Response(msg, ok=False, error="no paused timer")
         chosen = self._chosen(ctx, parsed, paused)
         if len(chosen) != 1:
@@ -163,8 +165,9 @@ class Timers(Skill):
             return Response(f"Which timer: {names}?", ok=False, error="ambiguous timer")
         resume(ctx, chosen[0])
         left = phrasing.duration(chosen[0].due_ts - ctx.now.timestamp())
-        return Response(f"OK, the {self._name(chosen[0])} is running again: {left} left.",
-                        items=chosen)
+        return Response(
+            f"OK, the {self._name(chosen[0])} is running again: {left} left.", items=chosen
+        )
 
 
 def pause(ctx: Context, it: Item) -> None:
@@ -180,8 +183,9 @@ def resume(ctx: Context, it: Item) -> None:
     before = replace(it)
     it.due_ts = it.fire_ts = ctx.now.timestamp() + (it.remaining_s or 0)
     it.status, it.remaining_s = "pending", None
-    ctx.store.update(it.id, status="pending", due_ts=it.due_ts, fire_ts=it.fire_ts,
-                     remaining_s=None)
+    ctx.store.update(
+        it.id, status="pending", due_ts=it.due_ts, fire_ts=it.fire_ts, remaining_s=None
+    )
     ctx.reschedule(it)
     ctx.changed("resume", [it], [before])
 

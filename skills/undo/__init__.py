@@ -14,8 +14,10 @@ from assistant.store.db import Item, ItemConflict
 
 UNDO_WINDOW_S = 5 * 60
 # These reach the intent without the model ("no, cancel that" is not a cancel of an item)
-UNDO = (r"^\s*(please\s+)?(undo|undo (that|it|the last (thing|change))|no,? (cancel|undo) that|"
-        r"scratch that|take that back|revert (that|it))\s*(please)?\s*[.!]?\s*$")
+UNDO = (
+    r"^\s*(please\s+)?(undo|undo (that|it|the last (thing|change))|no,? (cancel|undo) that|"
+    r"scratch that|take that back|revert (that|it))\s*(please)?\s*[.!]?\s*$"
+)
 
 SKILL = Skill("undo")
 
@@ -29,8 +31,11 @@ def _what(item: Item) -> str:
 def undo(ctx: Context, parsed: ParseResult) -> Response:
     change = ctx.last_change()
     if change is None or ctx.now.timestamp() - change.ts > UNDO_WINDOW_S:
-        return Response("There is nothing I can undo.", ok=False,
-                        error=f"no change on this site in the last {UNDO_WINDOW_S // 60} minutes")
+        return Response(
+            "There is nothing I can undo.",
+            ok=False,
+            error=f"no change on this site in the last {UNDO_WINDOW_S // 60} minutes",
+        )
     now_ts = ctx.now.timestamp()
     try:
         if change.action == "create":
@@ -51,17 +56,27 @@ def undo(ctx: Context, parsed: ParseResult) -> Response:
             if change.action == "resume":
                 ctx.store.update(old.id, status="paused", remaining_s=old.remaining_s)
             else:
-                moved = ctx.store.modify(old.id, due_ts=old.due_ts if old.due_ts > now_ts else None,
-                                         subject=old.subject, label=old.label, now_ts=now_ts)
+                moved = ctx.store.modify(
+                    old.id,
+                    due_ts=old.due_ts if old.due_ts > now_ts else None,
+                    subject=old.subject,
+                    label=old.label,
+                    now_ts=now_ts,
+                )
                 if moved is None:
                     raise ItemConflict("it is gone")
                 ctx.reschedule(moved)
             speech = f"OK, {_what(old)} is back as it was."
         elif change.action == "pause":
             old = (change.before or [])[0]
-            left = (change.after[0].remaining_s or 0)
-            ctx.store.update(old.id, status="pending", due_ts=now_ts + left,
-                             fire_ts=now_ts + left, remaining_s=None)
+            left = change.after[0].remaining_s or 0
+            ctx.store.update(
+                old.id,
+                status="pending",
+                due_ts=now_ts + left,
+                fire_ts=now_ts + left,
+                remaining_s=None,
+            )
             old.due_ts = old.fire_ts = now_ts + left
             ctx.reschedule(old)
             speech = f"OK, {_what(old)} is running again."
