@@ -68,6 +68,11 @@ class MqttConfig:
 @dataclass(frozen=True)
 class StorageConfig:
     path: str = ""  # empty: the default state folder (assistant/paths.py) / assistant.db
+    # Several daemons sharing one store: "postgresql://user@host:5432/db" (a path or
+    # "sqlite:///path" is the SQLite file, as `path`). The password never goes here.
+    url: str = ""
+    password_env: str = "PGPASSWORD"
+    password_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,15 @@ class Config:
         return p if p.is_absolute() else self.base_dir / p
 
     @property
+    def storage_url(self) -> str:
+        """The PostgreSQL URL when the store is shared, else "" (the SQLite file `db_path`)."""
+        url = self.storage.url
+        return url if url.startswith(("postgresql://", "postgres://")) else ""
+
+    @property
     def db_path(self) -> Path:
+        if self.storage.url.startswith("sqlite:///"):
+            return self.resolve_path(self.storage.url[len("sqlite:///"):])
         if not self.storage.path:
             return paths.default_state_dir(self.source) / paths.DB_NAME
         return self.resolve_path(self.storage.path)
@@ -343,6 +356,15 @@ def _validate_value(where: str, section: str, key: str, value: Any) -> Any:
             parse_hhmm(value)
         except ValueError:
             raise ConfigError(f"{where}: [time] {key} = {value!r}: expected a time of day as \"HH:MM\"") from None
+    if section == "storage" and key == "url" and value:
+        from urllib.parse import urlsplit
+
+        if not value.startswith(("postgresql://", "postgres://", "sqlite:///")):
+            raise ConfigError(f"{where}: [storage] url = {value!r}: expected "
+                              "\"postgresql://user@host:5432/db\" or \"sqlite:///path/to/file.db\"")
+        if urlsplit(value).password is not None:
+            raise ConfigError(f"{where}: [storage] url: a password does not belong in the file; "
+                              "set PGPASSWORD (or [storage] password_env / password_file)")
     if section == "speech" and key == "vad_aggressiveness" and value not in (0, 1, 2, 3):
         raise ConfigError(f"{where}: [speech] vad_aggressiveness = {value}: expected 0, 1, 2 or 3")
     if section == "http" and key == "listen":

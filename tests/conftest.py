@@ -21,4 +21,5 @@ pytest_plugins = [
     "tests.fixtures.audio",
     "tests.fixtures.daemon",
     "tests.fixtures.http",
+    "tests.fixtures.postgres",
 ]

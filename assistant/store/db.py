@@ -29,7 +29,7 @@ import sqlite_utils
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 KINDS = ("reminder", "alarm", "timer", "calendar")
 STATUSES = ("pending", "fired", "snoozed", "cancelled", "missed")
 MAX_SUBJECT = 500
@@ -137,7 +137,16 @@ def _translate(exc: sqlite3.Error, path: Path) -> StoreError:
 
 
 class Store:
-    """Items in one SQLite file, safe to use from several threads of one process."""
+    """Items in one SQLite file, safe to use from several threads of one process.
+
+    The shared logic of every store: the SQL below is written so that it runs on SQLite and
+    PostgreSQL alike (`assistant/store/pg.py` adapts the rest: connection, placeholders,
+    DDL, row locks). Hooks a dialect overrides: `_db_errors`, `_translate`, `_claim_lock`.
+    """
+
+    _db_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    _claim_lock = ""  # PostgreSQL: " FOR UPDATE SKIP LOCKED" (several instances claim)
+    shared = False  # True when several daemons share this store (dialogue state, heartbeats)
 
     def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = Path(path)
@@ -174,11 +183,19 @@ class Store:
                 self._migrate()
             else:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.Error as exc:
-            raise _translate(exc, self.path) from exc
+        except self._db_errors as exc:
+            raise self._translate(exc) from exc
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot create the state folder or the database: "
                              f"{exc.strerror or exc}; set [storage] path to a writable place") from exc
+
+    def _translate(self, exc: BaseException) -> StoreError:
+        return _translate(exc, self.path)  # type: ignore[arg-type]
+
+    @property
+    def where(self) -> str:
+        """What to name in messages: the file, or the server (never a password)."""
+        return str(self.path)
 
     def _connect_ro(self) -> sqlite3.Connection:
         """Read-only: live view (sees the daemon's WAL), else a snapshot when the folder is
@@ -203,8 +220,7 @@ class Store:
                                  "upgrade the assistant")
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 _MIGRATIONS[step](self.db)
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
-                            [str(SCHEMA_VERSION)])
+            _set_schema_version(self.db)
 
     def close(self) -> None:
         with self._lock:
@@ -221,8 +237,8 @@ class Store:
                     result = fn()
                 self.version += 1
                 return result
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
@@ -236,8 +252,8 @@ class Store:
             try:
                 with self.db.atomic():
                     yield self
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
 
     def add(self, item: Item) -> Item:
         if item.kind not in KINDS:
@@ -304,8 +320,8 @@ class Store:
                 return [(r[0], r[1]) for r in self.db.execute(
                     "SELECT fired_ts, late_s FROM fires WHERE fired_ts >= ? ORDER BY fired_ts",
                     [since_ts]).fetchall()]
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
 
     def cancel(self, ids: Iterable[str]) -> int:
         ids = list(ids)
@@ -336,7 +352,8 @@ class Store:
 
         def run() -> list[tuple[Item, float]]:
             sql = "SELECT * FROM items WHERE status = 'pending' AND fire_ts <= ? ORDER BY fire_ts"
-            rows = list(self.db.query(sql + (f" LIMIT {int(limit)}" if limit else ""), [now_ts]))
+            sql += (f" LIMIT {int(limit)}" if limit else "") + self._claim_lock
+            rows = list(self.db.query(sql, [now_ts]))
             out = []
             for row in rows:
                 item = Item.from_row(row)
@@ -365,8 +382,8 @@ class Store:
 
     # -- outbox: events delivered at least once, with a stable id ------------------------
     def _outbox_add(self, event: dict[str, Any], now_ts: float) -> None:
-        self.db.execute("INSERT OR IGNORE INTO outbox (event_id, site, body, created_ts) "
-                        "VALUES (?,?,?,?)",
+        self.db.execute("INSERT INTO outbox (event_id, site, body, created_ts) "
+                        "VALUES (?,?,?,?) ON CONFLICT (event_id) DO NOTHING",
                         [event["event_id"], event.get("site", "default"),
                          json.dumps(event, ensure_ascii=False, default=str), now_ts])
 
@@ -380,8 +397,8 @@ class Store:
             try:
                 rows = self.db.execute("SELECT seq, body FROM outbox WHERE seq > ? ORDER BY seq "
                                        "LIMIT ?", [after_seq, limit]).fetchall()
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
         return [(r[0], json.loads(r[1])) for r in rows]
 
     def outbox_done(self, seqs: Iterable[int]) -> None:
@@ -403,15 +420,16 @@ class Store:
             try:
                 row = self.db.execute("SELECT reply FROM commands WHERE key = ?",
                                       [key]).fetchone()
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
         return json.loads(row[0]) if row else None
 
     def remember_command(self, key: str, reply: dict[str, Any]) -> None:
         """Record a command's reply; call inside the `transaction()` that did its action."""
         body = json.dumps(reply, ensure_ascii=False, default=str)
         self._write(lambda: self.db.execute(
-            "INSERT OR REPLACE INTO commands (key, reply, created_ts) VALUES (?,?,?)",
+            "INSERT INTO commands (key, reply, created_ts) VALUES (?,?,?) ON CONFLICT (key) "
+            "DO UPDATE SET reply = excluded.reply, created_ts = excluded.created_ts",
             [key, body, _now_ts()]))
 
     def prune(self, commands_older_than_s: float, outbox_older_than_s: float) -> tuple[int, int]:
@@ -427,6 +445,48 @@ class Store:
 
         return self._write(run)
 
+    # -- several instances: heartbeats and shared dialogue state ---------------------------
+    def heartbeat(self, instance_id: str, info: dict[str, Any], started_ts: float) -> None:
+        """This instance is alive: `assistant status` lists every instance seen recently."""
+        import os
+        import socket
+
+        body = json.dumps(info, ensure_ascii=False, default=str)
+        self._write(lambda: self.db.execute(
+            "INSERT INTO instances (id, host, pid, started_ts, seen_ts, info) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, "
+            "started_ts = excluded.started_ts, seen_ts = excluded.seen_ts, info = excluded.info",
+            [instance_id, socket.gethostname(), os.getpid(), started_ts, _now_ts(), body]))
+
+    def instances(self, seen_within_s: float = 3600.0) -> list[dict[str, Any]]:
+        with self._lock:
+            try:
+                rows = self.db.execute(
+                    "SELECT id, host, pid, started_ts, seen_ts, info FROM instances "
+                    "WHERE seen_ts >= ? ORDER BY id", [_now_ts() - seen_within_s]).fetchall()
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
+        return [{"id": r[0], "host": r[1], "pid": r[2], "started_ts": r[3], "seen_ts": r[4],
+                 **json.loads(r[5] or "{}")} for r in rows]
+
+    def dialogue_get(self, site: str) -> tuple[dict[str, Any], float] | None:
+        """The shared state of one site (a pending question, the last fired item) and when
+        it was written; None when there is none."""
+        with self._lock:
+            try:
+                row = self.db.execute("SELECT body, updated_ts FROM dialogue WHERE site = ?",
+                                      [site]).fetchone()
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
+        return (json.loads(row[0]), row[1]) if row else None
+
+    def dialogue_put(self, site: str, body: dict[str, Any]) -> None:
+        text = json.dumps(body, ensure_ascii=False, default=str)
+        self._write(lambda: self.db.execute(
+            "INSERT INTO dialogue (site, body, updated_ts) VALUES (?,?,?) ON CONFLICT (site) "
+            "DO UPDATE SET body = excluded.body, updated_ts = excluded.updated_ts",
+            [site, text, _now_ts()]))
+
     # -- cheap aggregates (no full scan of pending items) ---------------------------------
     def pending_summary(self) -> dict[str, Any]:
         """Counts per kind and the next pending item, from the (status, fire_ts) index."""
@@ -439,8 +499,8 @@ class Store:
                 nxt_rem = list(self.db.query(
                     "SELECT * FROM items WHERE status = 'pending' AND kind != 'timer' "
                     "ORDER BY fire_ts LIMIT 1"))
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
         by_kind = {k: 0 for k in KINDS}
         by_kind.update({r[0]: r[1] for r in rows})
         return {"by_kind": by_kind, "total": sum(by_kind.values()),
@@ -458,7 +518,7 @@ class Store:
 
         def run() -> list[Item]:
             rows = list(self.db.query(
-                "SELECT * FROM items WHERE status = 'pending' AND fire_ts < ?",
+                "SELECT * FROM items WHERE status = 'pending' AND fire_ts < ?" + self._claim_lock,
                 [now_ts - older_than_s]))
             out = []
             for row in rows:
@@ -482,8 +542,8 @@ class Store:
         with self._lock:
             try:
                 return [Item.from_row(r) for r in self.db.query(sql, params or [])]
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
 
     def get(self, item_id: str) -> Item | None:
         rows = self._read("SELECT * FROM items WHERE id = ?", [item_id])
@@ -516,13 +576,18 @@ class Store:
                     "SELECT status, count(*) FROM items GROUP BY status").fetchall()
                 late = self.db.execute("SELECT count(*) FROM fires WHERE late_s > 1").fetchone()
                 misses = self.db.execute("SELECT count(*) FROM misses").fetchone()
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
         out = {s: 0 for s in STATUSES}
         out.update({r[0]: r[1] for r in rows})
         out["late"] = late[0] if late else 0
         out["missed"] = out.get("missed", 0) + (misses[0] if misses else 0)
         return out
+
+
+def _set_schema_version(db: Any) -> None:
+    db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) "
+               "DO UPDATE SET value = excluded.value", [str(SCHEMA_VERSION)])
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -554,4 +619,15 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS fires_late ON fires (late_s)")
 
 
-_MIGRATIONS = {1: _v1, 2: _v2, 3: _v3}
+def _v4(db: sqlite_utils.Database) -> None:
+    # Several daemons on one store (PostgreSQL): an outbox row is leased to one publisher,
+    # every instance writes a heartbeat, and per-site dialogue state is shared.
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE outbox ADD COLUMN lease_ts REAL")
+    db.execute("CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, host TEXT, pid INTEGER, "
+               "started_ts REAL, seen_ts REAL, info TEXT)")
+    db.execute("CREATE TABLE IF NOT EXISTS dialogue (site TEXT PRIMARY KEY, body TEXT NOT NULL, "
+               "updated_ts REAL)")
+
+
+_MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
