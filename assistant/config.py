@@ -63,6 +63,9 @@ class MqttConfig:
     hermes_handle: bool = True  # act on hermes/nlu/query requests (false: only answer the NLU query)
     # How long a command id is remembered: a repeat within this time gets the same reply.
     command_memory_s: int = 86400
+    # Several daemons sharing the work: subscribe to commands, audio and Hermes queries as
+    # `$share/<group>/...` (MQTT 5) so the broker hands each message to one of them.
+    shared_group: str = ""
 
 
 @dataclass(frozen=True)
@@ -356,6 +359,9 @@ def _validate_value(where: str, section: str, key: str, value: Any) -> Any:
             parse_hhmm(value)
         except ValueError:
             raise ConfigError(f"{where}: [time] {key} = {value!r}: expected a time of day as \"HH:MM\"") from None
+    if section == "mqtt" and key == "shared_group" and value and any(c in value for c in "#+/\0$"):
+        raise ConfigError(f"{where}: [mqtt] shared_group = {value!r}: expected a name without "
+                          "'/', '+', '#', '$'")
     if section == "storage" and key == "url" and value:
         from urllib.parse import urlsplit
 
@@ -437,6 +443,11 @@ def from_dict(data: dict[str, Any], source: str = "") -> Config:
                     f"{where}: [mqtt] password: secrets do not go in the config file; set "
                     f"{ENV_MQTT_PASSWORD} or [mqtt] password_file"
                 )
+            if name == "storage" and key == "password":
+                raise ConfigError(
+                    f"{where}: [storage] password: secrets do not go in the config file; set "
+                    "PGPASSWORD or [storage] password_env / password_file"
+                )
             if name == "http" and key == "token":
                 raise ConfigError(
                     f"{where}: [http] token: secrets do not go in the config file; set "
@@ -455,6 +466,10 @@ def from_dict(data: dict[str, Any], source: str = "") -> Config:
                 value = float(value)
             values[key] = _validate_value(where, name, key, value)
         sections[name] = cls(**values)
+    m = sections.get("mqtt")
+    if m is not None and m.shared_group and m.protocol != "5":
+        raise ConfigError(f"{where}: [mqtt] shared_group needs MQTT 5 shared subscriptions; set "
+                          "[mqtt] protocol = \"5\" (and a broker that speaks MQTT 5)")
     return Config(**sections, source=source)
 
 

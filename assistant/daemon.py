@@ -190,6 +190,22 @@ class Daemon:
         out["updated"] = time.time()
         return out
 
+    def _heartbeat(self) -> None:
+        """Several daemons on one PostgreSQL store: `assistant status` lists them all."""
+        store = self.assistant.store if self.assistant else None
+        if store is None or not store.shared:
+            return
+        from assistant.mqtt.discovery import client_id
+        from assistant.store.db import StoreError
+
+        s = self.stats()
+        info = {k: s.get(k) for k in ("uptime_s", "requests", "fired", "latency_ms_p50",
+                                      "mqtt_connected")}
+        try:
+            store.heartbeat(client_id(self.cfg), info, self.started)
+        except StoreError as exc:
+            log.warning("cannot write this instance's heartbeat: %s", exc)
+
     def _write_status(self) -> None:
         path = status_path(self.cfg)
         tmp = path.with_suffix(".tmp")
@@ -221,6 +237,7 @@ class Daemon:
             last_status = now
             try:
                 self._write_status()
+                self._heartbeat()
                 if self.mqtt is not None and now - last_stats >= self.cfg.mqtt.stats_interval_s:
                     self.mqtt.publish_stats(self.stats())
                     self._publish_state()
