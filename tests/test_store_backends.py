@@ -202,3 +202,16 @@ def test_pg_unreachable_and_password_in_url_refused(tmp_path):
         config.from_dict({"storage": {"url": "postgresql://x:secret@127.0.0.1/db"}})
     cfg = config.from_dict({"storage": {"url": f"sqlite:///{tmp_path}/b.db"}})
     assert isinstance(open_store(cfg), Store) and (tmp_path / "b.db").exists()
+
+
+def test_config_refuses_a_shared_group_without_mqtt5_and_a_password_in_the_file():
+    from assistant import config
+
+    with pytest.raises(config.ConfigError, match="needs MQTT 5"):
+        config.from_dict({"mqtt": {"shared_group": "assistant", "protocol": "3.1.1"}})
+    with pytest.raises(config.ConfigError, match="secrets do not go"):
+        config.from_dict({"storage": {"password": "x"}})
+    cfg = config.from_dict({"mqtt": {"shared_group": "assistant"}})
+    from assistant.mqtt.discovery import status_topic
+
+    assert status_topic(cfg).startswith("assistant/instance/")  # one per daemon
