@@ -201,8 +201,15 @@ class Daemon:
         s = self.stats()
         info = {k: s.get(k) for k in ("uptime_s", "requests", "fired", "latency_ms_p50",
                                       "mqtt_connected")}
+        info["token"] = f"{os.getpid()}-{self.started}"
+        cid = client_id(self.cfg)
         try:
-            store.heartbeat(client_id(self.cfg), info, self.started)
+            other = store.heartbeat(cid, info, self.started)
+            if other is not None:
+                log.error("another daemon (host %s, pid %s) runs with the same client id %r: the "
+                          "broker keeps dropping one of you; give each instance its own "
+                          "[mqtt] client_id (or leave it empty and give each its own state folder)",
+                          other.get("host"), other.get("pid"), cid)
         except StoreError as exc:
             log.warning("cannot write this instance's heartbeat: %s", exc)
 

@@ -215,3 +215,14 @@ def test_config_refuses_a_shared_group_without_mqtt5_and_a_password_in_the_file(
     from assistant.mqtt.discovery import status_topic
 
     assert status_topic(cfg).startswith("assistant/instance/")  # one per daemon
+
+
+
+def test_heartbeat_names_another_daemon_with_the_same_id(open_same):
+    """Two daemons with one client id: each heartbeat finds the other's row (Mosquitto 2.0
+    closes the older connection without a reason code, so the store is where it shows)."""
+    a, b = open_same(), open_same()
+    assert a.heartbeat("assistant-same", {"token": "one"}, time.time()) is None
+    assert a.heartbeat("assistant-same", {"token": "one"}, time.time()) is None
+    other = b.heartbeat("assistant-same", {"token": "two"}, time.time())
+    assert other is not None and other["token"] == "one"

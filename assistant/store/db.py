@@ -446,17 +446,35 @@ class Store:
         return self._write(run)
 
     # -- several instances: heartbeats and shared dialogue state ---------------------------
-    def heartbeat(self, instance_id: str, info: dict[str, Any], started_ts: float) -> None:
-        """This instance is alive: `assistant status` lists every instance seen recently."""
+    def heartbeat(self, instance_id: str, info: dict[str, Any], started_ts: float,
+                  clash_within_s: float = 20.0) -> dict[str, Any] | None:
+        """This instance is alive: `assistant status` lists every instance seen recently.
+
+        Returns the row another process wrote under the same id within `clash_within_s`
+        (its `info["token"]` differs): two daemons configured with one client id."""
         import os
         import socket
 
         body = json.dumps(info, ensure_ascii=False, default=str)
-        self._write(lambda: self.db.execute(
-            "INSERT INTO instances (id, host, pid, started_ts, seen_ts, info) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, "
-            "started_ts = excluded.started_ts, seen_ts = excluded.seen_ts, info = excluded.info",
-            [instance_id, socket.gethostname(), os.getpid(), started_ts, _now_ts(), body]))
+        now = _now_ts()
+
+        def run() -> dict[str, Any] | None:
+            row = self.db.execute("SELECT host, pid, seen_ts, info FROM instances WHERE id = ?",
+                                  [instance_id]).fetchone()
+            self.db.execute(
+                "INSERT INTO instances (id, host, pid, started_ts, seen_ts, info) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET host = excluded.host, "
+                "pid = excluded.pid, started_ts = excluded.started_ts, seen_ts = excluded.seen_ts, "
+                "info = excluded.info",
+                [instance_id, socket.gethostname(), os.getpid(), started_ts, now, body])
+            if row is None or now - row[2] > clash_within_s:
+                return None
+            prev = json.loads(row[3] or "{}")
+            if prev.get("token") == info.get("token"):
+                return None
+            return {"host": row[0], "pid": row[1], **prev}
+
+        return self._write(run)
 
     def instances(self, seen_within_s: float = 3600.0) -> list[dict[str, Any]]:
         with self._lock:
