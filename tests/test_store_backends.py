@@ -226,3 +226,21 @@ def test_heartbeat_names_another_daemon_with_the_same_id(open_same):
     assert a.heartbeat("assistant-same", {"token": "one"}, time.time()) is None
     other = b.heartbeat("assistant-same", {"token": "two"}, time.time())
     assert other is not None and other["token"] == "one"
+
+
+def test_pg_restart_reads_reconnect_and_writes_resume(pg_cluster):
+    """The server restarts (or fails over) under a running store: reads reconnect by
+    themselves; a write either fails with a clear error or succeeds, never half-done."""
+    from assistant.store.pg import PgStore
+
+    store = PgStore(pg_cluster.create_database())
+    kept = store.add(item(600))
+    pg_cluster.stop()
+    try:
+        with pytest.raises(StoreError, match="cannot reach PostgreSQL"):
+            store.add(item(700))
+    finally:
+        pg_cluster.start()
+    assert [i.id for i in store.pending()] == [kept.id]  # reconnected
+    store.add(item(800))
+    assert len(store.pending()) == 2

@@ -93,13 +93,27 @@ class PgDatabase:
     def _sql(sql: str) -> str:
         return sql.replace("?", "%s")
 
+    def _run(self, fn: Any) -> Any:
+        """A read outside a transaction is retried once on a new connection when the server
+        went away (a restart, a failover to the standby); inside a transaction the error
+        goes up: that work is gone and must be reported, not half-repeated."""
+        try:
+            return fn(self._ready())
+        except psycopg.OperationalError:
+            if self._depth or not (self.conn.closed or self.conn.broken):
+                raise
+            return fn(self._ready())
+
     def execute(self, sql: str, params: list[Any] | tuple[Any, ...] | None = None) -> Any:
-        return self._ready().execute(self._sql(sql), params or None)
+        return self._run(lambda conn: conn.execute(self._sql(sql), params or None))
 
     def query(self, sql: str, params: list[Any] | None = None) -> Iterator[dict[str, Any]]:
-        cur = self._ready().cursor(row_factory=dict_row)
-        cur.execute(self._sql(sql), params or None)
-        return iter(cur.fetchall())
+        def run(conn: psycopg.Connection) -> list[dict[str, Any]]:
+            cur = conn.cursor(row_factory=dict_row)
+            cur.execute(self._sql(sql), params or None)
+            return cur.fetchall()
+
+        return iter(self._run(run))
 
     def __getitem__(self, name: str) -> _Table:
         return _Table(self, name)
