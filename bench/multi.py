@@ -242,7 +242,8 @@ def main() -> None:
             runs = [r for r in runs if f"{r[0]}{r[1]}" in args.only.split(",")]
         for backend, n in runs:
             tag = f"{backend}{n}"
-            url = cluster.create_database() if backend == "postgresql" else str(tmp / tag / "a.db")
+            url = (cluster.create_database() if backend == "postgresql"
+                   else str(tmp / tag / "d0" / "state" / "assistant.db"))  # status.json beside it
             daemons = Daemons(tmp / tag, broker, url)
             starts = [daemons.start(i) for i in range(n)]
             time.sleep(1.0)
