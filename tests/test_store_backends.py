@@ -244,3 +244,25 @@ def test_pg_restart_reads_reconnect_and_writes_resume(pg_cluster):
     assert [i.id for i in store.pending()] == [kept.id]  # reconnected
     store.add(item(800))
     assert len(store.pending()) == 2
+
+
+def test_status_lists_every_instance_of_a_shared_store(pg_url, tmp_path, capsys):
+    import json
+
+    from assistant.cli import main
+    from assistant.store.pg import PgStore
+
+    store = PgStore(pg_url)
+    store.heartbeat("assistant-a", {"requests": 3, "uptime_s": 60}, time.time() - 60)
+    store.heartbeat("assistant-b", {"requests": 5, "uptime_s": 60}, time.time() - 60)
+    store.db.execute("UPDATE instances SET seen_ts = ? WHERE id = 'assistant-b'",
+                     [time.time() - 120])
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[storage]\npath = "{tmp_path}/state/a.db"\nurl = "{pg_url}"\n')
+    assert main(["status", "--json", "--config", str(cfg)]) == 0
+    got = {i["id"]: i for i in json.loads(capsys.readouterr().out)["instances"]}
+    assert got["assistant-a"]["alive"] and not got["assistant-b"]["alive"]
+    assert got["assistant-a"]["requests"] == 3
+    assert main(["status", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "instance assistant-a" in out and "alive" in out and "silent" in out
