@@ -30,7 +30,10 @@ log = logging.getLogger(__name__)
 
 def load(store: Store, state: SiteState, owner: str) -> None:
     """Replace the site's in-memory question and last fired item by the shared ones."""
-    from skills.base import FollowUp
+    try:  # the skill API's home after issue 12; skills.base before it
+        from assistant.skill import FollowUp  # type: ignore[attr-defined]
+    except ImportError:
+        from skills.base import FollowUp
 
     got = store.dialogue_get(state.site)
     if got is None:
