@@ -246,11 +246,13 @@ def test_pg_restart_reads_reconnect_and_writes_resume(pg_cluster):
     assert len(store.pending()) == 2
 
 
-def test_status_lists_every_instance_of_a_shared_store(pg_url, tmp_path, capsys):
+def test_status_lists_every_instance_of_a_shared_store(pg_url, tmp_path):
     import json
+    import subprocess
+    import sys
 
-    from assistant.cli import main
     from assistant.store.pg import PgStore
+    from tests.fixtures.daemon import ROOT
 
     store = PgStore(pg_url)
     store.heartbeat("assistant-a", {"requests": 3, "uptime_s": 60}, time.time() - 60)
@@ -259,10 +261,14 @@ def test_status_lists_every_instance_of_a_shared_store(pg_url, tmp_path, capsys)
                      [time.time() - 120])
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[storage]\npath = "{tmp_path}/state/a.db"\nurl = "{pg_url}"\n')
-    assert main(["status", "--json", "--config", str(cfg)]) == 0
-    got = {i["id"]: i for i in json.loads(capsys.readouterr().out)["instances"]}
+
+    def status(*extra):
+        return subprocess.run([sys.executable, "-m", "assistant", "status", *extra, "--config",
+                               str(cfg)], capture_output=True, text=True, cwd=ROOT, check=True,
+                              timeout=120).stdout
+
+    got = {i["id"]: i for i in json.loads(status("--json"))["instances"]}
     assert got["assistant-a"]["alive"] and not got["assistant-b"]["alive"]
     assert got["assistant-a"]["requests"] == 3
-    assert main(["status", "--config", str(cfg)]) == 0
-    out = capsys.readouterr().out
+    out = status()
     assert "instance assistant-a" in out and "alive" in out and "silent" in out
