@@ -333,7 +333,7 @@ def _kinds(cfg: Config) -> list[str]:
 
 
 def cmd_reminders(args: argparse.Namespace) -> int:
-    from assistant.store.db import Store
+    from assistant.store.factory import open_store
 
     cfg = _load_config(args)
     if args.kind:
@@ -342,10 +342,10 @@ def cmd_reminders(args: argparse.Namespace) -> int:
             raise CliError(f"--kind {args.kind}: expected one of {', '.join(kinds)} "
                            "(the scheduled kinds of the loaded skills)")
     if args.action == "list":
-        if not paths.check_state_readable(cfg.db_path):
+        if not cfg.storage_url and not paths.check_state_readable(cfg.db_path):
             items = []
         else:
-            store = Store(cfg.db_path, readonly=True)
+            store = open_store(cfg, readonly=True)
             try:
                 items = store.pending(kind=args.kind, site=args.site)
             finally:
@@ -361,8 +361,9 @@ def cmd_reminders(args: argparse.Namespace) -> int:
     # cancel
     if not args.ids and not args.all:
         raise CliError("name the ids to cancel (see `assistant reminders list`), or --all")
-    paths.check_state_readable(cfg.db_path)
-    store = Store(cfg.db_path)
+    if not cfg.storage_url:
+        paths.check_state_readable(cfg.db_path)
+    store = open_store(cfg)
     try:
         pending = {it.id: it for it in store.pending(kind=args.kind, site=args.site)}
         ids = list(pending) if args.all else args.ids
@@ -383,7 +384,7 @@ def cmd_reminders(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from assistant.control import status_path
     from assistant.pipeline import collect_stats
-    from assistant.store.db import Store
+    from assistant.store.factory import open_store
 
     cfg = _load_config(args)
     _kinds(cfg)  # the kinds the skills declare, for pending_by_kind
@@ -398,8 +399,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         except (OSError, ValueError):
             stats = {}
     if not running:
-        if has_db:
-            store = Store(cfg.db_path, readonly=True)
+        if has_db or cfg.storage_url:
+            store = open_store(cfg, readonly=True)
             try:
                 stats = collect_stats(store, None, [])
             finally:
@@ -407,9 +408,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         else:
             stats = collect_stats_empty()
     stats["running"] = running
+    if cfg.storage_url:
+        stats["instances"] = _shared_instances(cfg)
     if args.json:
         _print_json(stats)
         return 0
+    for inst in stats.get("instances", []):
+        print(f"instance {inst['id']} on {inst['host']} (pid {inst['pid']}): "
+              f"{'alive' if inst['alive'] else 'silent'}, last seen "
+              f"{_human_s(time.time() - inst['seen_ts'])} ago, up {_human_s(inst.get('uptime_s'))}, "
+              f"{inst.get('requests', 0)} requests")
     print(f"daemon: {'running, up ' + _human_s(stats.get('uptime_s')) if running else 'not running'}")
     if running:
         print(f"mqtt: {'connected' if stats.get('mqtt_connected') else 'not connected'}")
@@ -428,6 +436,23 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"request latency: p50 {stats['latency_ms_p50']} ms, "
               f"p95 {stats['latency_ms_p95']} ms over {stats['requests']} requests")
     return 0
+
+
+HEARTBEAT_ALIVE_S = 20.0  # an instance writes one every 5 s
+
+
+def _shared_instances(cfg: Any) -> list[dict[str, Any]]:
+    """Every daemon sharing the PostgreSQL store, from its heartbeats (last hour)."""
+    from assistant.store.factory import open_store
+
+    store = open_store(cfg, readonly=True)
+    try:
+        out = store.instances()
+    finally:
+        store.close()
+    for inst in out:
+        inst["alive"] = time.time() - inst["seen_ts"] < HEARTBEAT_ALIVE_S
+    return out
 
 
 def collect_stats_empty() -> dict[str, Any]:

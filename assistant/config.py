@@ -64,11 +64,19 @@ class MqttConfig:
     hermes_handle: bool = True  # act on hermes/nlu/query requests (false: only answer the NLU query)
     # How long a command id is remembered: a repeat within this time gets the same reply.
     command_memory_s: int = 86400
+    # Several daemons sharing the work: subscribe to commands, audio and Hermes queries as
+    # `$share/<group>/...` (MQTT 5) so the broker hands each message to one of them.
+    shared_group: str = ""
 
 
 @dataclass(frozen=True)
 class StorageConfig:
     path: str = ""  # empty: the default state folder (assistant/paths.py) / assistant.db
+    # Several daemons sharing one store: "postgresql://user@host:5432/db" (a path or
+    # "sqlite:///path" is the SQLite file, as `path`). The password never goes here.
+    url: str = ""
+    password_env: str = "PGPASSWORD"
+    password_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -212,7 +220,15 @@ class Config:
         return p if p.is_absolute() else self.base_dir / p
 
     @property
+    def storage_url(self) -> str:
+        """The PostgreSQL URL when the store is shared, else "" (the SQLite file `db_path`)."""
+        url = self.storage.url
+        return url if url.startswith(("postgresql://", "postgres://")) else ""
+
+    @property
     def db_path(self) -> Path:
+        if self.storage.url.startswith("sqlite:///"):
+            return self.resolve_path(self.storage.url[len("sqlite:///"):])
         if not self.storage.path:
             return paths.default_state_dir(self.source) / paths.DB_NAME
         return self.resolve_path(self.storage.path)
@@ -364,6 +380,18 @@ def _validate_value(where: str, section: str, key: str, value: Any) -> Any:
             parse_hhmm(value)
         except ValueError:
             raise ConfigError(f"{where}: [time] {key} = {value!r}: expected a time of day as \"HH:MM\"") from None
+    if section == "mqtt" and key == "shared_group" and value and any(c in value for c in "#+/\0$"):
+        raise ConfigError(f"{where}: [mqtt] shared_group = {value!r}: expected a name without "
+                          "'/', '+', '#', '$'")
+    if section == "storage" and key == "url" and value:
+        from urllib.parse import urlsplit
+
+        if not value.startswith(("postgresql://", "postgres://", "sqlite:///")):
+            raise ConfigError(f"{where}: [storage] url = {value!r}: expected "
+                              "\"postgresql://user@host:5432/db\" or \"sqlite:///path/to/file.db\"")
+        if urlsplit(value).password is not None:
+            raise ConfigError(f"{where}: [storage] url: a password does not belong in the file; "
+                              "set PGPASSWORD (or [storage] password_env / password_file)")
     if section == "speech" and key == "vad_aggressiveness" and value not in (0, 1, 2, 3):
         raise ConfigError(f"{where}: [speech] vad_aggressiveness = {value}: expected 0, 1, 2 or 3")
     if section == "http" and key == "listen":
@@ -436,6 +464,11 @@ def from_dict(data: dict[str, Any], source: str = "") -> Config:
                     f"{where}: [mqtt] password: secrets do not go in the config file; set "
                     f"{ENV_MQTT_PASSWORD} or [mqtt] password_file"
                 )
+            if name == "storage" and key == "password":
+                raise ConfigError(
+                    f"{where}: [storage] password: secrets do not go in the config file; set "
+                    "PGPASSWORD or [storage] password_env / password_file"
+                )
             if name == "http" and key == "token":
                 raise ConfigError(
                     f"{where}: [http] token: secrets do not go in the config file; set "
@@ -454,6 +487,10 @@ def from_dict(data: dict[str, Any], source: str = "") -> Config:
                 value = float(value)
             values[key] = _validate_value(where, name, key, value)
         sections[name] = cls(**values)
+    m = sections.get("mqtt")
+    if m is not None and m.shared_group and m.protocol != "5":
+        raise ConfigError(f"{where}: [mqtt] shared_group needs MQTT 5 shared subscriptions; set "
+                          "[mqtt] protocol = \"5\" (and a broker that speaks MQTT 5)")
     return Config(**sections, source=source)
 
 

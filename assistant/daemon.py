@@ -189,6 +189,29 @@ class Daemon:
         out["updated"] = time.time()
         return out
 
+    def _heartbeat(self) -> None:
+        """Several daemons on one PostgreSQL store: `assistant status` lists them all."""
+        store = self.assistant.store if self.assistant else None
+        if store is None or not store.shared:
+            return
+        from assistant.mqtt.discovery import client_id
+        from assistant.store.db import StoreError
+
+        s = self.stats()
+        info = {k: s.get(k) for k in ("uptime_s", "requests", "fired", "latency_ms_p50",
+                                      "mqtt_connected")}
+        info["token"] = f"{os.getpid()}-{self.started}"
+        cid = client_id(self.cfg)
+        try:
+            other = store.heartbeat(cid, info, self.started)
+            if other is not None:
+                log.error("another daemon (host %s, pid %s) runs with the same client id %r: the "
+                          "broker keeps dropping one of you; give each instance its own "
+                          "[mqtt] client_id (or leave it empty and give each its own state folder)",
+                          other.get("host"), other.get("pid"), cid)
+        except StoreError as exc:
+            log.warning("cannot write this instance's heartbeat: %s", exc)
+
     def _write_status(self) -> None:
         path = status_path(self.cfg)
         tmp = path.with_suffix(".tmp")
@@ -220,6 +243,7 @@ class Daemon:
             last_status = now
             try:
                 self._write_status()
+                self._heartbeat()
                 if self.mqtt is not None and now - last_stats >= self.cfg.mqtt.stats_interval_s:
                     self.mqtt.publish_stats(self.stats())
                     self._publish_state()

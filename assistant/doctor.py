@@ -55,10 +55,11 @@ def check_state(cfg: Config) -> Check:
     except OSError as exc:
         return Check("state folder", False, f"{folder}: not writable ({exc.strerror})",
                      fix="create it and give the service user write access, or set [storage] path")
-    from assistant.store.db import Store, StoreError
+    from assistant.store.db import StoreError
+    from assistant.store.factory import open_store
 
     try:
-        store = Store(cfg.db_path)
+        store = open_store(cfg)
         n = len(store.pending())
         store.close()
     except StoreError as exc:

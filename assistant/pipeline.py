@@ -26,6 +26,7 @@ from assistant.events import Event, ParseResult, Reply, Request, empty_slots
 from assistant.kinds import KINDS
 from assistant.skill import Context, FollowUp, Intent, Registry, Response, load_registry
 from assistant.store.db import Item, Store, StoreError
+from assistant.store.factory import open_store
 from assistant.timeparse import TimeSettings, extract_slots
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class Assistant:
         self.zone = self.settings.zone
         self.clock = clock
         self.registry = registry or getattr(parser, "registry", None) or load_registry(cfg)
-        self.store = store or Store(cfg.db_path)
+        self.store = store or open_store(cfg)
         if parser is None:
             from assistant.nlu.parser import Parser
 
@@ -170,6 +171,7 @@ class Assistant:
                 if again is not None:
                     return again
             state = self.dialogues.site(req.site)
+            self._shared_dialogue(state, load=True)
             version = self.store.version
             reply: Reply | None = None
             try:
@@ -194,10 +196,25 @@ class Assistant:
                 self._remember_failure(req, reply)
             if resp.follow_up is not None:
                 state.ask(resp.follow_up)
+            self._shared_dialogue(state, load=False)
         self.latencies_ms.append((time.perf_counter() - t0) * 1000)
         if self.store.version != version:
             self._changed()
         return reply
+
+    def _shared_dialogue(self, state: SiteState, load: bool) -> None:
+        """Several daemons on one PostgreSQL store: the site's question and last fired item
+        live there, so another daemon can take the answer (assistant/dialogue_shared.py)."""
+        if not self.store.shared:
+            return
+        from assistant import dialogue_shared
+
+        try:
+            (dialogue_shared.load if load else dialogue_shared.save)(
+                self.store, state, getattr(self.store, "owner", ""))
+        except StoreError as exc:
+            log.error("cannot %s the dialogue state of site %s: %s",
+                      "read" if load else "save", state.site, exc)
 
     @staticmethod
     def _reply(req: Request, parsed: ParseResult, resp: Response) -> Reply:
@@ -395,6 +412,7 @@ class Assistant:
         event = self._event(item, late_s, fired_ts)
         state.last_fired = item
         state.last_fired_ts = time.monotonic()
+        self._shared_dialogue(state, load=False)
         log.info("%s %s (%r) fired on %s, %.3f s late", item.kind, item.id, event.subject,
                  item.site, late_s)
         self._emit(event)

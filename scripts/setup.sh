@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="export,whisper"
+extras="export,whisper,postgres"
 [ "${1:-}" = "--dev" ] && extras="$extras,dev"
 
 SUDO=""
@@ -14,11 +14,11 @@ SUDO=""
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
   echo "setup: Python 3.11 or newer is needed (python3 is $(python3 --version 2>&1))" >&2; exit 1; }
 
-echo "==> Debian packages (mosquitto, espeak-ng, flite, sox, PortAudio, ALSA tools, chromium for the web-page tests)"
+echo "==> Debian packages (mosquitto, espeak-ng, flite, sox, PortAudio, ALSA tools, chromium for the web-page tests, postgresql for the several-daemons tests)"
 $SUDO apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
   mosquitto mosquitto-clients espeak-ng flite sox libportaudio2 alsa-utils libasound2-plugins \
-  openssl chromium chromium-driver >/dev/null
+  openssl chromium chromium-driver postgresql >/dev/null
 
 echo "==> Python virtualenv in .venv"
 [ -x .venv/bin/python ] || python3 -m venv .venv

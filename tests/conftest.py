@@ -34,6 +34,7 @@ pytest_plugins = [
     "tests.fixtures.daemon",
     "tests.fixtures.http",
     "tests.fixtures.skills",
+    "tests.fixtures.postgres",
 ]
 
 FAST_SKIPS = ("slow", "model")

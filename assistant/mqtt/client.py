@@ -38,6 +38,10 @@ _LOGIN_REFUSED = {134, 135, 4, 5}
 RECEIVE_MAXIMUM = 100
 
 
+SESSION_TAKEN_OVER = 142  # MQTT 5 DISCONNECT reason: the same client id connected elsewhere
+UNSUPPORTED_PROTOCOL = 132  # MQTT 5 CONNACK reason (3.1.1 brokers answer 1 = same meaning)
+
+
 def backoff_delay(attempt: int, min_s: float, max_s: float,
                   rand: Callable[[], float] = random.random) -> float:
     """Exponential back-off with 'equal jitter': half fixed, half random, capped at max_s."""
@@ -142,7 +146,10 @@ class Connection:
         kwargs: dict[str, Any] = {}
         if self.v5:
             props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = m.session_expiry_s
+            # In a shared group a session must end with its daemon: Mosquitto keeps handing a
+            # persistent, disconnected member its share of the commands (measured: a third of
+            # them with 3 daemons, answered only when the dead one came back; bench/multi.py).
+            props.SessionExpiryInterval = 0 if m.shared_group else m.session_expiry_s
             # Commands are acknowledged only once answered, so this also bounds how many
             # unanswered commands (and their payloads) can sit in memory at once.
             props.ReceiveMaximum = RECEIVE_MAXIMUM
@@ -221,6 +228,11 @@ class Connection:
         try:
             if reason.is_failure:
                 delay = self._schedule_retry()
+                if reason.value in (UNSUPPORTED_PROTOCOL, 1) and self.cfg.mqtt.shared_group:
+                    self._problem(f"MQTT broker {self.where} does not speak MQTT 5, which [mqtt] "
+                                  "shared_group needs; upgrade the broker (Mosquitto >= 1.6, "
+                                  "EMQX, VerneMQ, HiveMQ) or remove shared_group", logging.ERROR)
+                    return
                 if reason.value in _LOGIN_REFUSED:
                     env = self.cfg.mqtt.password_env
                     from_file = self.cfg.mqtt.password_file and not (env and os.environ.get(env))
@@ -259,6 +271,11 @@ class Connection:
             self._subscribed.clear()
             if self._stopping:
                 return
+            if getattr(reason, "value", None) == SESSION_TAKEN_OVER:
+                log.error("MQTT broker %s dropped this daemon: another client connected with the "
+                          "same client id %r; give each instance its own [mqtt] client_id (or "
+                          "leave it empty and give each its own state folder)", self.where,
+                          self.client_id)
             if was:
                 self.reconnects += 1
                 self._attempt = 0

@@ -46,6 +46,10 @@ def events_topic(cfg: Config) -> str:
 
 
 def status_topic(cfg: Config) -> str:
+    """online/offline (retained, last will). Several daemons in a shared group each have
+    their own, so one that dies does not mark the others offline."""
+    if cfg.mqtt.shared_group:
+        return f"{cfg.mqtt.root}/instance/{client_id(cfg)}/status"
     return f"{cfg.mqtt.root}/status"
 
 

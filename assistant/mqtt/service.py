@@ -215,10 +215,12 @@ class MqttService:
         m = self.cfg.mqtt
         if session_present:
             self._grace_until = time.monotonic() + BACKLOG_GRACE_S
-        optional = {f"{self.root}/+/audio": (self.on_audio is not None, 0),
-                    hermes.QUERY: (m.hermes, 1),
+        # [mqtt] shared_group: the broker hands each command to one daemon of the group.
+        share = f"$share/{m.shared_group}/" if m.shared_group else ""
+        optional = {f"{share}{self.root}/+/audio": (self.on_audio is not None, 0),
+                    share + hermes.QUERY: (m.hermes, 1),
                     discovery.birth_topic(self.cfg): (m.discovery, 1)}
-        self.conn.subscribe([(f"{self.root}/+/command", 1)]
+        self.conn.subscribe([(f"{share}{self.root}/+/command", 1)]
                             + [(t, q) for t, (on, q) in optional.items() if on])
         if session_present:  # a resumed session keeps what an older config subscribed to
             self.conn.unsubscribe([t for t, (on, _) in optional.items() if not on])

@@ -88,7 +88,10 @@ class Scheduler:
                         item.due.isoformat(timespec="seconds"))
         late = self.process_due()
         scheduled = self.rebuild()
-        self._aps.add_job(self._sweep, "interval", seconds=SWEEP_S, id="sweep")
+        # A shared store (several daemons) sweeps more often: others add items, and a dead
+        # daemon's due items must be fired by the living soon.
+        sweep_s = getattr(self.store, "sweep_s", SWEEP_S)
+        self._aps.add_job(self._sweep, "interval", seconds=sweep_s, id="sweep")
         self._aps.start()
         self.running = True
         return {"missed": len(missed), "late": len(late), "scheduled": scheduled}

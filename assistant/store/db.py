@@ -32,7 +32,7 @@ from assistant.errors import AssistantError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Which kinds exist is declared by the skills (assistant.kinds); the store checks the form.
 KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 STATUSES = ("pending", "fired", "snoozed", "cancelled", "missed", "paused")
@@ -142,7 +142,16 @@ def _translate(exc: sqlite3.Error, path: Path) -> StoreError:
 
 
 class Store:
-    """Items in one SQLite file, safe to use from several threads of one process."""
+    """Items in one SQLite file, safe to use from several threads of one process.
+
+    The shared logic of every store: the SQL below is written so that it runs on SQLite and
+    PostgreSQL alike (`assistant/store/pg.py` adapts the rest: connection, placeholders,
+    DDL, row locks). Hooks a dialect overrides: `_db_errors`, `_translate`, `_claim_lock`.
+    """
+
+    _db_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    _claim_lock = ""  # PostgreSQL: " FOR UPDATE SKIP LOCKED" (several instances claim)
+    shared = False  # True when several daemons share this store (dialogue state, heartbeats)
 
     def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = Path(path)
@@ -179,11 +188,19 @@ class Store:
                 self._migrate()
             else:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.Error as exc:
-            raise _translate(exc, self.path) from exc
+        except self._db_errors as exc:
+            raise self._translate(exc) from exc
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot create the state folder or the database: "
                              f"{exc.strerror or exc}; set [storage] path to a writable place") from exc
+
+    def _translate(self, exc: BaseException) -> StoreError:
+        return _translate(exc, self.path)  # type: ignore[arg-type]
+
+    @property
+    def where(self) -> str:
+        """What to name in messages: the file, or the server (never a password)."""
+        return str(self.path)
 
     def _connect_ro(self) -> sqlite3.Connection:
         """Read-only: live view (sees the daemon's WAL), else a snapshot when the folder is
@@ -208,8 +225,7 @@ class Store:
                                  "upgrade the assistant")
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 _MIGRATIONS[step](self.db)
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
-                            [str(SCHEMA_VERSION)])
+            _set_schema_version(self.db)
 
     def close(self) -> None:
         with self._lock:
@@ -226,8 +242,8 @@ class Store:
                     result = fn()
                 self.version += 1
                 return result
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
@@ -241,8 +257,8 @@ class Store:
             try:
                 with self.db.atomic():
                     yield self
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
 
     @contextmanager
     def atomic(self) -> Iterator[Store]:
@@ -318,8 +334,9 @@ class Store:
         if value is None:
             self._write(lambda: self.db.execute("DELETE FROM meta WHERE key = ?", [f"note:{key}"]))
         else:
-            self._write(lambda: self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                                                [f"note:{key}", value]))
+            self._write(lambda: self.db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                "DO UPDATE SET value = excluded.value", [f"note:{key}", value]))
 
     def fires_since(self, since_ts: float) -> list[tuple[float, float]]:
         """(fired_ts, late_s) of every fire since `since_ts`: the lateness chart's data."""
@@ -328,8 +345,8 @@ class Store:
                 return [(r[0], r[1]) for r in self.db.execute(
                     "SELECT fired_ts, late_s FROM fires WHERE fired_ts >= ? ORDER BY fired_ts",
                     [since_ts]).fetchall()]
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
 
     def cancel(self, ids: Iterable[str]) -> int:
         ids = list(ids)
@@ -360,7 +377,8 @@ class Store:
 
         def run() -> list[tuple[Item, float]]:
             sql = "SELECT * FROM items WHERE status = 'pending' AND fire_ts <= ? ORDER BY fire_ts"
-            rows = list(self.db.query(sql + (f" LIMIT {int(limit)}" if limit else ""), [now_ts]))
+            sql += (f" LIMIT {int(limit)}" if limit else "") + self._claim_lock
+            rows = list(self.db.query(sql, [now_ts]))
             out = []
             for row in rows:
                 item = Item.from_row(row)
@@ -389,8 +407,8 @@ class Store:
 
     # -- outbox: events delivered at least once, with a stable id ------------------------
     def _outbox_add(self, event: dict[str, Any], now_ts: float) -> None:
-        self.db.execute("INSERT OR IGNORE INTO outbox (event_id, site, body, created_ts) "
-                        "VALUES (?,?,?,?)",
+        self.db.execute("INSERT INTO outbox (event_id, site, body, created_ts) "
+                        "VALUES (?,?,?,?) ON CONFLICT (event_id) DO NOTHING",
                         [event["event_id"], event.get("site", "default"),
                          json.dumps(event, ensure_ascii=False, default=str), now_ts])
 
@@ -404,8 +422,8 @@ class Store:
             try:
                 rows = self.db.execute("SELECT seq, body FROM outbox WHERE seq > ? ORDER BY seq "
                                        "LIMIT ?", [after_seq, limit]).fetchall()
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
         return [(r[0], json.loads(r[1])) for r in rows]
 
     def outbox_done(self, seqs: Iterable[int]) -> None:
@@ -427,15 +445,16 @@ class Store:
             try:
                 row = self.db.execute("SELECT reply FROM commands WHERE key = ?",
                                       [key]).fetchone()
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
         return json.loads(row[0]) if row else None
 
     def remember_command(self, key: str, reply: dict[str, Any]) -> None:
         """Record a command's reply; call inside the `transaction()` that did its action."""
         body = json.dumps(reply, ensure_ascii=False, default=str)
         self._write(lambda: self.db.execute(
-            "INSERT OR REPLACE INTO commands (key, reply, created_ts) VALUES (?,?,?)",
+            "INSERT INTO commands (key, reply, created_ts) VALUES (?,?,?) ON CONFLICT (key) "
+            "DO UPDATE SET reply = excluded.reply, created_ts = excluded.created_ts",
             [key, body, _now_ts()]))
 
     def prune(self, commands_older_than_s: float, outbox_older_than_s: float) -> tuple[int, int]:
@@ -450,6 +469,66 @@ class Store:
             return c, o
 
         return self._write(run)
+
+    # -- several instances: heartbeats and shared dialogue state ---------------------------
+    def heartbeat(self, instance_id: str, info: dict[str, Any], started_ts: float,
+                  clash_within_s: float = 20.0) -> dict[str, Any] | None:
+        """This instance is alive: `assistant status` lists every instance seen recently.
+
+        Returns the row another process wrote under the same id within `clash_within_s`
+        (its `info["token"]` differs): two daemons configured with one client id."""
+        import os
+        import socket
+
+        body = json.dumps(info, ensure_ascii=False, default=str)
+        now = _now_ts()
+
+        def run() -> dict[str, Any] | None:
+            row = self.db.execute("SELECT host, pid, seen_ts, info FROM instances WHERE id = ?",
+                                  [instance_id]).fetchone()
+            self.db.execute(
+                "INSERT INTO instances (id, host, pid, started_ts, seen_ts, info) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET host = excluded.host, "
+                "pid = excluded.pid, started_ts = excluded.started_ts, seen_ts = excluded.seen_ts, "
+                "info = excluded.info",
+                [instance_id, socket.gethostname(), os.getpid(), started_ts, now, body])
+            if row is None or now - row[2] > clash_within_s:
+                return None
+            prev = json.loads(row[3] or "{}")
+            if prev.get("token") == info.get("token"):
+                return None
+            return {"host": row[0], "pid": row[1], **prev}
+
+        return self._write(run)
+
+    def instances(self, seen_within_s: float = 3600.0) -> list[dict[str, Any]]:
+        with self._lock:
+            try:
+                rows = self.db.execute(
+                    "SELECT id, host, pid, started_ts, seen_ts, info FROM instances "
+                    "WHERE seen_ts >= ? ORDER BY id", [_now_ts() - seen_within_s]).fetchall()
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
+        return [{"id": r[0], "host": r[1], "pid": r[2], "started_ts": r[3], "seen_ts": r[4],
+                 **json.loads(r[5] or "{}")} for r in rows]
+
+    def dialogue_get(self, site: str) -> tuple[dict[str, Any], float] | None:
+        """The shared state of one site (a pending question, the last fired item) and when
+        it was written; None when there is none."""
+        with self._lock:
+            try:
+                row = self.db.execute("SELECT body, updated_ts FROM dialogue WHERE site = ?",
+                                      [site]).fetchone()
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
+        return (json.loads(row[0]), row[1]) if row else None
+
+    def dialogue_put(self, site: str, body: dict[str, Any]) -> None:
+        text = json.dumps(body, ensure_ascii=False, default=str)
+        self._write(lambda: self.db.execute(
+            "INSERT INTO dialogue (site, body, updated_ts) VALUES (?,?,?) ON CONFLICT (site) "
+            "DO UPDATE SET body = excluded.body, updated_ts = excluded.updated_ts",
+            [site, text, _now_ts()]))
 
     # -- cheap aggregates (no full scan of pending items) ---------------------------------
     def pending_summary(self, among: Iterable[str] = ()) -> dict[str, Any]:
@@ -468,8 +547,8 @@ class Store:
                     sub = list(self.db.query(
                         f"SELECT * FROM items WHERE status = 'pending' AND kind IN ({marks}) "
                         "ORDER BY fire_ts LIMIT 1", among))
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
         by_kind = {r[0]: r[1] for r in rows}
         return {"by_kind": by_kind, "total": sum(by_kind.values()),
                 "next": Item.from_row(nxt[0]) if nxt else None,
@@ -486,7 +565,7 @@ class Store:
 
         def run() -> list[Item]:
             rows = list(self.db.query(
-                "SELECT * FROM items WHERE status = 'pending' AND fire_ts < ?",
+                "SELECT * FROM items WHERE status = 'pending' AND fire_ts < ?" + self._claim_lock,
                 [now_ts - older_than_s]))
             out = []
             for row in rows:
@@ -510,8 +589,8 @@ class Store:
         with self._lock:
             try:
                 return [Item.from_row(r) for r in self.db.query(sql, params or [])]
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
 
     def get(self, item_id: str) -> Item | None:
         rows = self._read("SELECT * FROM items WHERE id = ?", [item_id])
@@ -551,13 +630,18 @@ class Store:
                     "SELECT status, count(*) FROM items GROUP BY status").fetchall()
                 late = self.db.execute("SELECT count(*) FROM fires WHERE late_s > 1").fetchone()
                 misses = self.db.execute("SELECT count(*) FROM misses").fetchone()
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
+            except self._db_errors as exc:
+                raise self._translate(exc) from exc
         out = {s: 0 for s in STATUSES}
         out.update({r[0]: r[1] for r in rows})
         out["late"] = late[0] if late else 0
         out["missed"] = out.get("missed", 0) + (misses[0] if misses else 0)
         return out
+
+
+def _set_schema_version(db: Any) -> None:
+    db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) "
+               "DO UPDATE SET value = excluded.value", [str(SCHEMA_VERSION)])
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -590,8 +674,19 @@ def _v3(db: sqlite_utils.Database) -> None:
 
 
 def _v4(db: sqlite_utils.Database) -> None:
+    # Several daemons on one store (PostgreSQL): an outbox row is leased to one publisher,
+    # every instance writes a heartbeat, and per-site dialogue state is shared.
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE outbox ADD COLUMN lease_ts REAL")
+    db.execute("CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, host TEXT, pid INTEGER, "
+               "started_ts REAL, seen_ts REAL, info TEXT)")
+    db.execute("CREATE TABLE IF NOT EXISTS dialogue (site TEXT PRIMARY KEY, body TEXT NOT NULL, "
+               "updated_ts REAL)")
+
+
+def _v5(db: sqlite_utils.Database) -> None:
     # a paused timer keeps the time it had left (issue 13: pause / resume)
     db.execute("ALTER TABLE items ADD COLUMN remaining_s REAL")
 
 
-_MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
+_MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5}
