@@ -58,7 +58,7 @@ def test_three_daemons_share_commands_and_fire_each_reminder_once(
     n = 300
     for k in range(n):
         probe.publish(f"assistant/{SITES[k % 20]}/command",
-                      json.dumps({"text": f"remind me in 3 hours to check box {k}", "id": f"c{k}"}))
+                      json.dumps({"text": f"remind me to check box {k} in 3 hours", "id": f"c{k}"}))
     replies: list[dict] = []
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and len(replies) < n:
