@@ -272,3 +272,23 @@ def test_status_lists_every_instance_of_a_shared_store(pg_url, tmp_path):
     assert got["assistant-a"]["requests"] == 3
     out = status()
     assert "instance assistant-a" in out and "alive" in out and "silent" in out
+
+
+def test_shopping_list_and_undo_notes_on_both_stores(open_same):
+    """The shopping list and the per-site notes (undo) use portable SQL, inside a command
+    transaction too (a failing query there would abort a PostgreSQL transaction)."""
+    from assistant.store.lists import NamedList
+
+    s = open_same()
+    with s.transaction():
+        shop = NamedList(s, "shopping")
+        assert shop.add(["milk", "eggs", "Milk"]) == (["milk", "eggs"], [])
+    entry = next(e for e in shop.entries() if e.text == "milk")
+    assert shop.set_done(entry.id, True).done is True
+    assert shop.items() == ["eggs"]
+    assert shop.add(["milk"])[0] == ["milk"]  # re-adding un-checks it
+    assert shop.remove(["eggs", "bread"]) == (["eggs"], ["bread"])
+    assert NamedList(s, "shopping").items() == ["milk"]
+    s.set_note("undo:kitchen", "x1")
+    s.set_note("undo:kitchen", "x2")
+    assert s.note("undo:kitchen") == "x2"

@@ -31,7 +31,7 @@ SHOPPING_TOPIC = "shopping_list"  # its retained state: MQTT {root}/shopping_lis
 
 _CREATE = (
     "CREATE TABLE IF NOT EXISTS list_items (list TEXT NOT NULL, key TEXT NOT NULL, "
-    "item TEXT NOT NULL, added_ts REAL NOT NULL, done INTEGER NOT NULL DEFAULT 0, "
+    "item TEXT NOT NULL, added_ts DOUBLE PRECISION NOT NULL, done INTEGER NOT NULL DEFAULT 0, "
     "PRIMARY KEY (list, key))"
 )
 _ADD_DONE = "ALTER TABLE list_items ADD COLUMN done INTEGER NOT NULL DEFAULT 0"
@@ -72,6 +72,13 @@ class NamedList:
                     store._write(lambda: store.db.execute(_ADD_DONE))
 
     def _columns(self) -> set[str]:
+        """The table's columns (empty: no table yet), without a failing query, which would
+        abort an open PostgreSQL transaction."""
+        if getattr(self.store, "shared", False):  # PostgreSQL (assistant/store/pg.py)
+            rows = self.store.db.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'list_items'"
+            ).fetchall()
+            return {r[0] for r in rows}
         rows = self.store.db.execute("PRAGMA table_info(list_items)").fetchall()
         return {r[1] for r in rows}
 
@@ -85,7 +92,7 @@ class NamedList:
             done = "done" if "done" in columns else "0"
             rows = self.store.db.execute(
                 f"SELECT key, item, {done}, added_ts FROM list_items WHERE list = ? "
-                "ORDER BY added_ts, rowid",
+                "ORDER BY added_ts, key",
                 [self.name],
             ).fetchall()
         return [Entry(item_id(self.name, k), i, bool(d), ts) for k, i, d, ts in rows]
@@ -130,17 +137,19 @@ class NamedList:
             if added:
                 texts = {i.lower(): i for i in added}
 
-                def run() -> None:
-                    conn = self.store.db.conn
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO list_items (list, key, item, added_ts, done) "
-                        "VALUES (?, ?, ?, ?, 0)",
-                        [(self.name, k, texts[k], now) for k in fresh],
-                    )
-                    conn.executemany(
-                        "UPDATE list_items SET done = 0 WHERE list = ? AND key = ?",
-                        [(self.name, k) for k in unchecked],
-                    )
+                def run() -> None:  # portable SQL: SQLite and PostgreSQL alike
+                    db = self.store.db
+                    for k in fresh:
+                        db.execute(
+                            "INSERT INTO list_items (list, key, item, added_ts, done) "
+                            "VALUES (?, ?, ?, ?, 0) ON CONFLICT (list, key) DO NOTHING",
+                            [self.name, k, texts[k], now],
+                        )
+                    for k in unchecked:
+                        db.execute(
+                            "UPDATE list_items SET done = 0 WHERE list = ? AND key = ?",
+                            [self.name, k],
+                        )
 
                 self.store._write(run)
         return added, present
@@ -168,12 +177,15 @@ class NamedList:
             gone = [have[i.lower()] for i in items if i.lower() in have]
             missing = [i for i in items if i.lower() not in have]
             if gone:
-                self.store._write(
-                    lambda: self.store.db.conn.executemany(
-                        "DELETE FROM list_items WHERE list = ? AND key = ?",
-                        [(self.name, i.lower()) for i in gone],
-                    )
-                )
+
+                def run() -> None:
+                    for i in gone:
+                        self.store.db.execute(
+                            "DELETE FROM list_items WHERE list = ? AND key = ?",
+                            [self.name, i.lower()],
+                        )
+
+                self.store._write(run)
         return gone, missing
 
     def remove_id(self, entry_id: str) -> bool:
