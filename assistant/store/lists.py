@@ -139,11 +139,11 @@ class NamedList:
 
                 def run() -> None:  # portable SQL: SQLite and PostgreSQL alike
                     db = self.store.db
-                    for k in fresh:
+                    for n, k in enumerate(fresh):  # +n µs: keeps the order said
                         db.execute(
                             "INSERT INTO list_items (list, key, item, added_ts, done) "
                             "VALUES (?, ?, ?, ?, 0) ON CONFLICT (list, key) DO NOTHING",
-                            [self.name, k, texts[k], now],
+                            [self.name, k, texts[k], now + n * 1e-6],
                         )
                     for k in unchecked:
                         db.execute(
