@@ -361,8 +361,8 @@ def _scan(sc: _Scanner, f: Found, today: date, *, recurrence: bool, alarm: bool,
                       if m["sep"] != "and" or m["from"] == "between"), None) if recurrence else None
     if day_range:
         if not (recurrence and rec.CUE.search(sc.work)) or day_range["da"]:
-            raise dts.DateError("I can't set one item over a range of days yet; please say it for "
-                                "each day, or as a repeat such as \"every day from Monday to Friday\".")
+            raise dts.DateError("I can't set one item over a range of days: say each day, or a "
+                                "repeat like \"every day from Monday to Friday\".")
         sc.take(day_range)  # "every day from Monday to Friday": those days of the week
     if recurrence and rec.CUE.search(sc.work):
         m = rec.UNTIL.search(sc.work)
