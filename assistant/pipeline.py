@@ -252,7 +252,7 @@ class Assistant:
         """One handler call: its writes commit together, or not at all when it raises."""
         skill = self.registry.owner[intent.name]
         try:
-            with self.store.atomic():
+            with self.store.transaction():  # nested: a savepoint of handle()'s
                 resp = intent.handler(ctx, parsed)
         except StoreError:
             raise

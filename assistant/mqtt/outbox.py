@@ -42,8 +42,6 @@ class OutboxPublisher:
         self._poke = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.delivered = 0
-        self.resent = 0
 
     def start(self) -> None:
         if self._thread is None:
@@ -67,9 +65,6 @@ class OutboxPublisher:
         session was resumed; re-read every row so nothing waits for the next restart."""
         self._last_seq = 0
         self._poke.set()
-
-    def backlog(self) -> int:
-        return len(self._in_flight)
 
     # -- the loop -----------------------------------------------------------------------
     def _run(self) -> None:
@@ -100,7 +95,6 @@ class OutboxPublisher:
                 failed.append(seq)
         if done:
             self.store.outbox_done(done)
-            self.delivered += len(done)
         for seq in done + failed:
             del self._in_flight[seq]
         if failed:  # paho refused it (queue full): read it again next pass

@@ -260,12 +260,6 @@ class Store:
             except self._db_errors as exc:
                 raise self._translate(exc) from exc
 
-    @contextmanager
-    def atomic(self) -> Iterator[Store]:
-        """Another name for `transaction()` (the skill API's word for it)."""
-        with self.transaction() as store:
-            yield store
-
     def add(self, item: Item) -> Item:
         if not KIND_NAME.match(item.kind or ""):
             raise ValueError(f"malformed kind {item.kind!r}: expected a lowercase name")
